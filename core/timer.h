@@ -1,0 +1,51 @@
+// Timers with microsecond deadlines in one binary min-heap.
+//
+// Each timer owns a slot; the slot keeps the timer's heap position so that
+// cancel is O(log n) without leaving dead entries behind. A timer id carries
+// its slot and a generation, so a stale id (fired or cancelled) never touches
+// a later timer that reuses the slot.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace silly {
+
+class TimerQueue {
+ public:
+  using Id = uint64_t;
+
+  // `cookie` comes back when the timer fires; ids are never 0.
+  Id add(int64_t deadline_us, uint64_t cookie);
+  // False when the timer already fired or was cancelled.
+  bool cancel(Id id);
+  // Removes and returns the earliest due timer; false when none is due.
+  // Timers with equal deadlines come out in the order they were added.
+  bool pop_due(int64_t now_us, Id *id, uint64_t *cookie);
+  // Milliseconds until the next deadline, rounded up so that a wait of that
+  // long never wakes early; -1 with no timer.
+  int wait_ms(int64_t now_us) const;
+  size_t size() const { return heap_.size(); }
+
+ private:
+  struct Slot {
+    int64_t deadline = 0;
+    uint64_t seq = 0;
+    uint64_t cookie = 0;
+    uint32_t generation = 0;
+    int32_t heap_pos = -1;  // -1: free
+  };
+  bool before(uint32_t a, uint32_t b) const;
+  void place(size_t pos, uint32_t slot);
+  void sift_up(size_t pos);
+  void sift_down(size_t pos);
+  void remove_at(size_t pos);
+
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;
+  std::vector<uint32_t> heap_;  // slot indexes
+  uint64_t next_seq_ = 0;
+};
+
+}  // namespace silly

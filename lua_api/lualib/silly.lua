@@ -1,0 +1,285 @@
+-- silly: tasks (pooled coroutines), the event dispatcher, and trace ids.
+--
+-- All Lua runs on the loop thread. Every event the loop delivers runs in a
+-- task, and after each event the run queue that fork/wakeup filled is
+-- drained in FIFO order, entries added while draining included.
+local c = require "silly.c"
+local logc = require "silly.logger.c"
+
+local co_create = coroutine.create
+local co_resume = coroutine.resume
+local co_yield = coroutine.yield
+local co_running = coroutine.running
+local traceback = debug.traceback
+local xpcall = xpcall
+local tremove = table.remove
+local type = type
+local tostring = tostring
+local error = error
+
+local M = {}
+
+M.pid = c.pid
+M.version = "0.6"
+M.gitsha1 = ""
+
+local task_status = setmetatable({}, {__mode = "k"})
+local task_trace = setmetatable({}, {__mode = "k"})
+local task_pool = {}
+local runq_co, runq_val = {}, {}
+local runq_head, runq_tail = 1, 0
+local handlers = {}
+local exiting = false
+local hook_create, hook_term
+
+local function log_error(...)
+	logc.write(3, 0, ...)
+end
+
+local function errhandler(e)
+	return traceback(tostring(e), 2)
+end
+
+-- A task runs f, then parks its coroutine in the pool; the next resume of
+-- a parked coroutine passes the next function to run (a tail call, so the
+-- coroutine's stack does not grow).
+local task_entry
+task_entry = function(f, ...)
+	local ok, err = xpcall(f, errhandler, ...)
+	local co = co_running()
+	if not ok then
+		log_error("[silly] task resume", err)
+	end
+	task_trace[co] = nil
+	if hook_term then
+		hook_term(co)
+	end
+	task_status[co] = "EXIT"
+	task_pool[#task_pool + 1] = co
+	return task_entry(co_yield("EXIT"))
+end
+
+local function task_new()
+	local co = tremove(task_pool)
+	if not co then
+		co = co_create(task_entry)
+	end
+	if hook_create then
+		hook_create(co)
+	end
+	return co
+end
+
+local function resume(co, ...)
+	task_status[co] = "RUN"
+	local ok, err = co_resume(co, ...)
+	if not ok then
+		-- Only an error escaping task_entry itself lands here.
+		task_status[co] = nil
+		task_trace[co] = nil
+		log_error("[silly] task close", traceback(co, tostring(err)))
+	end
+end
+
+local function enqueue(co, v)
+	local t = runq_tail + 1
+	runq_tail = t
+	runq_co[t] = co
+	runq_val[t] = v
+end
+
+local function drain()
+	while runq_head <= runq_tail and not exiting do
+		local h = runq_head
+		local co, v = runq_co[h], runq_val[h]
+		runq_co[h], runq_val[h] = nil, nil
+		runq_head = h + 1
+		resume(co, v)
+	end
+	runq_head, runq_tail = 1, 0
+end
+
+local function dispatch(kind, a, b, d)
+	local h = handlers[kind]
+	if h then
+		h(a, b, d)
+	end
+	if runq_head <= runq_tail then
+		drain()
+	end
+end
+
+--------------------------------------------------------------------------
+-- Internal API for the other silly modules.
+
+M._handlers = handlers
+M._EV = {accept = 1, connect = 2, data = 3, close = 4, udp = 5, timer = 6, signal = 7}
+
+-- Runs f(...) in a new task now.
+function M._spawn(f, ...)
+	local co = task_new()
+	resume(co, f, ...)
+	return co
+end
+
+-- Raises, naming `fname`, unless the caller may suspend.
+local function checkblock(fname)
+	local co = co_running()
+	if task_status[co] ~= "RUN" then
+		error(fname .. ": must be called inside a task (see silly.fork)", 3)
+	end
+	return co
+end
+M._checkblock = checkblock
+
+-- Suspends the running task in `status` until _wake(co, v); returns v.
+function M._suspend(fname, status)
+	local co = co_running()
+	if task_status[co] ~= "RUN" then
+		error(fname .. ": must be called inside a task (see silly.fork)", 3)
+	end
+	task_status[co] = status
+	return co_yield(status)
+end
+
+-- Queues a suspended task to resume with v.
+function M._wake(co, v)
+	task_status[co] = "READY"
+	enqueue(co, v)
+end
+
+function M._tracecurrent()
+	return task_trace[co_running()] or 0
+end
+
+function M._start(chunk)
+	c.register(dispatch)
+	require "silly.signal"._install_defaults()
+	local co = task_new()
+	resume(co, chunk)
+	drain()
+end
+
+--------------------------------------------------------------------------
+-- Public API.
+
+function M.genid()
+	local id, wrapped = c.genid()
+	if wrapped then
+		logc.write(2, 0, "[silly] genid wrapped around to 0")
+	end
+	return id
+end
+
+M.tostring = c.tostring
+
+function M.fork(f)
+	if type(f) ~= "function" then
+		error("silly.fork: function expected, got " .. type(f), 2)
+	end
+	local co = task_new()
+	task_status[co] = "READY"
+	enqueue(co, f)
+	return co
+end
+
+function M.wait()
+	local co = co_running()
+	local st = task_status[co]
+	if st ~= "RUN" then
+		error("silly.wait: the caller must be a running task, it is " .. tostring(st or "not a task"), 2)
+	end
+	task_status[co] = "WAIT"
+	return co_yield("WAIT")
+end
+
+function M.wakeup(co, v)
+	local st = task_status[co]
+	if st ~= "WAIT" then
+		error("silly.wakeup: the task must be waiting, it is " .. tostring(st), 2)
+	end
+	task_status[co] = "READY"
+	enqueue(co, v)
+end
+
+function M.running()
+	return co_running()
+end
+
+function M.status(co)
+	return task_status[co]
+end
+
+function M.exit(code)
+	if code ~= nil and math.type(code) ~= "integer" then
+		error("silly.exit: integer expected, got " .. type(code), 2)
+	end
+	exiting = true
+	c.exit(code or 0)
+	for i = runq_head, runq_tail do
+		runq_co[i], runq_val[i] = nil, nil
+	end
+	runq_head, runq_tail = 1, 0
+	for k in pairs(handlers) do
+		handlers[k] = nil
+	end
+	local co = co_running()
+	if task_status[co] then
+		task_status[co] = "EXIT"
+		co_yield("EXIT") -- never resumed: the loop has stopped
+	end
+end
+
+function M.taskstat()
+	return runq_tail - runq_head + 1
+end
+
+function M.tasks()
+	local all = {}
+	for co, st in pairs(task_status) do
+		all[co] = {status = st, traceback = traceback(co)}
+	end
+	return all
+end
+
+function M.pcall(f, ...)
+	return xpcall(f, function(e)
+		return traceback("error: " .. tostring(e), 2)
+	end, ...)
+end
+
+function M.error(msg)
+	log_error(msg)
+	log_error(traceback("", 2))
+end
+
+function M.tracenew()
+	local id = task_trace[co_running()]
+	if id and id ~= 0 then
+		return id
+	end
+	return c.tracenew()
+end
+
+function M.trace(id)
+	local co = co_running()
+	local prev = task_trace[co] or 0
+	if id ~= nil and math.type(id) ~= "integer" then
+		error("silly.trace: integer expected, got " .. type(id), 2)
+	end
+	task_trace[co] = id
+	return prev
+end
+
+M.tracespan = c.tracespan
+
+function M.tracepropagate()
+	return c.tracepropagate(task_trace[co_running()] or 0)
+end
+
+function M.task_hook(create, term)
+	hook_create, hook_term = create, term
+	return resume, co_yield
+end
+
+return M

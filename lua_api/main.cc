@@ -1,0 +1,140 @@
+// The `silly` command: silly main.lua [options] [--key=value ...]
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "lua_api/runtime.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: silly main.lua [options] [--key=value ...]\n"
+    "  -h, --help               show this text\n"
+    "  -v, --version            print the version\n"
+    "  -d, --daemon             run in the background\n"
+    "  -p, --logpath PATH       with --daemon: append output to PATH\n"
+    "  -f, --pidfile FILE       with --daemon: lock FILE and write the pid to it\n"
+    "  -l, --loglevel LEVEL     debug, info, warn or error (default info)\n"
+    "  -L, --lualib_path P      ';'-separated Lua search patterns to add\n"
+    "  -C, --lualib_cpath P     ';'-separated C module search patterns to add\n"
+    "  --key=value              any other setting, read with silly.env.get\n";
+
+struct Cli {
+  std::string script;
+  std::string logpath, pidfile;
+  bool daemon = false;
+  silly::RuntimeOptions options;
+};
+
+// Matches "-s", "--long" or "--long=value"; value options also take the
+// next word. Returns false when `arg` is not this option.
+bool take(int argc, char **argv, int *i, const char *shrt, const char *lng, std::string *value) {
+  const char *a = argv[*i];
+  size_t n = std::strlen(lng);
+  if (std::strncmp(a, lng, n) == 0 && a[n] == '=') {
+    *value = a + n + 1;
+    return true;
+  }
+  if (std::strcmp(a, lng) != 0 && std::strcmp(a, shrt) != 0) return false;
+  if (*i + 1 >= argc) return false;
+  *value = argv[++*i];
+  return true;
+}
+
+// 0: go on; otherwise the exit code + 1.
+int parse(int argc, char **argv, Cli *cli) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 3;
+  }
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!std::strcmp(a, "-h") || !std::strcmp(a, "--help")) {
+      std::fputs(kUsage, stdout);
+      return 1;
+    }
+    if (!std::strcmp(a, "-v") || !std::strcmp(a, "--version")) {
+      std::puts("0.6");
+      return 1;
+    }
+  }
+  cli->script = argv[1];
+  if (cli->script[0] == '-') {
+    std::fprintf(stderr, "silly: the script comes first\n%s", kUsage);
+    return 3;
+  }
+  for (int i = 2; i < argc; i++) {
+    std::string v;
+    const char *a = argv[i];
+    if (!std::strcmp(a, "-d") || !std::strcmp(a, "--daemon")) {
+      cli->daemon = true;
+    } else if (take(argc, argv, &i, "-p", "--logpath", &v)) {
+      cli->logpath = v;
+    } else if (take(argc, argv, &i, "-f", "--pidfile", &v)) {
+      cli->pidfile = v;
+    } else if (take(argc, argv, &i, "-l", "--loglevel", &v)) {
+      cli->options.loglevel = v;
+    } else if (take(argc, argv, &i, "-L", "--lualib_path", &v)) {
+      cli->options.lualib_path = v;
+    } else if (take(argc, argv, &i, "-C", "--lualib_cpath", &v)) {
+      cli->options.lualib_cpath = v;
+    } else if (std::strncmp(a, "--", 2) == 0 && std::strchr(a, '=') != nullptr && a[2] != '=') {
+      // a setting for silly.env
+    } else {
+      std::fprintf(stderr, "silly: unknown option '%s'\n%s", a, kUsage);
+      return 3;
+    }
+  }
+  // Every --key=value word reaches silly.env, the built-in ones too.
+  for (int i = 2; i < argc; i++) cli->options.args.emplace_back(argv[i]);
+  return 0;
+}
+
+// Returns an exit code, or -1 to go on.
+int daemonize(const Cli &cli) {
+  if (!cli.daemon) return -1;
+  if (daemon(1, 0) != 0) return 0;
+  if (!cli.logpath.empty()) {
+    int fd = open(cli.logpath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+  }
+  if (!cli.pidfile.empty()) {
+    int fd = open(cli.pidfile.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      std::fprintf(stderr, "silly: pidfile %s is locked by another process\n", cli.pidfile.c_str());
+      return 255;
+    }
+    std::string pid = std::to_string(getpid()) + "\n";
+    if (ftruncate(fd, 0) != 0 || write(fd, pid.data(), pid.size()) < 0) return 255;
+    // The descriptor stays open (and locked) for the life of the process.
+  }
+  return -1;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  Cli cli;
+  int rc = parse(argc, argv, &cli);
+  if (rc != 0) return rc - 1;
+  // Tests read output through pipes: one line at a time.
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  rc = daemonize(cli);
+  if (rc >= 0) return rc;
+  int code;
+  {
+    silly::Runtime runtime(cli.options);
+    code = runtime.run_file(cli.script);
+    if (!runtime.error().empty()) std::fprintf(stderr, "silly: %s\n", runtime.error().c_str());
+  }
+  if (!cli.pidfile.empty()) unlink(cli.pidfile.c_str());
+  return code;
+}

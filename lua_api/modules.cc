@@ -1,0 +1,51 @@
+#include "lua_api/modules.h"
+
+#include <cstring>
+#include <string>
+
+#include "lua_api/lualib_embedded.h"
+
+namespace silly {
+
+namespace {
+
+// package.searchers entry: the runtime's own Lua modules, compiled in.
+int search_embedded(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  const EmbeddedLua *m = find_embedded_lua(name);
+  if (m == nullptr) {
+    lua_pushfstring(L, "no embedded module '%s'", name);
+    return 1;
+  }
+  std::string chunk = std::string("@lualib/") + m->path;
+  if (luaL_loadbuffer(L, m->source, m->size, chunk.c_str()) != LUA_OK) return lua_error(L);
+  lua_pushstring(L, chunk.c_str() + 1);
+  return 2;
+}
+
+}  // namespace
+
+void install_builtin_modules(lua_State *L) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, open_silly_core);
+  lua_setfield(L, -2, "silly.c");
+  lua_pushcfunction(L, open_silly_net);
+  lua_setfield(L, -2, "silly.net.c");
+  lua_pushcfunction(L, open_silly_logger);
+  lua_setfield(L, -2, "silly.logger.c");
+  lua_pop(L, 1);
+
+  // Right after the preload searcher, before any file on disk.
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "searchers");
+  lua_Integer n = luaL_len(L, -1);
+  for (lua_Integer i = n; i >= 2; i--) {
+    lua_rawgeti(L, -1, i);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushcfunction(L, search_embedded);
+  lua_rawseti(L, -2, 2);
+  lua_pop(L, 2);
+}
+
+}  // namespace silly

@@ -1,0 +1,103 @@
+#include "lua_api/runtime.h"
+
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+
+#include "lua_api/host.h"
+#include "lua_api/modules.h"
+
+namespace silly {
+
+namespace {
+
+std::string exe_dir() {
+#ifdef __linux__
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n > 0) {
+    std::string path(buf, static_cast<size_t>(n));
+    size_t slash = path.rfind('/');
+    if (slash != std::string::npos) return path.substr(0, slash);
+  }
+#endif
+  return ".";
+}
+
+// Local folders first (as the original framework did), then what the
+// caller added, then Lua's own defaults.
+void set_search_path(lua_State *L, const char *field, const std::string &ours, const std::string &user) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, field);
+  std::string path = ours;
+  if (!user.empty()) path += ";" + user;
+  path += ";";
+  path += lua_tostring(L, -1);
+  lua_pop(L, 1);
+  lua_pushlstring(L, path.data(), path.size());
+  lua_setfield(L, -2, field);
+  lua_pop(L, 1);
+}
+
+}  // namespace
+
+Runtime::Runtime(RuntimeOptions options) : host_(std::make_unique<LuaHost>(options)) {
+  lua_State *L = host_->L();
+  luaL_openlibs(L);
+  std::string dir = exe_dir();
+  set_search_path(L, "path", "./lualib/?.lua;" + dir + "/lualib/?.lua", options.lualib_path);
+  // `codecs/?/?.so` finds plugins where Bazel builds them, beside the binary.
+  set_search_path(L, "cpath", "./luaclib/?.so;" + dir + "/luaclib/?.so;" + dir + "/codecs/?/?.so",
+                  options.lualib_cpath);
+  install_builtin_modules(L);
+}
+
+Runtime::~Runtime() = default;
+
+lua_State *Runtime::lua() { return host_->L(); }
+
+void Runtime::add_module(const std::string &name, lua_CFunction open) {
+  lua_State *L = host_->L();
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, open);
+  lua_setfield(L, -2, name.c_str());
+  lua_pop(L, 1);
+}
+
+void Runtime::stop(int exit_code) { host_->request_exit_async(exit_code); }
+
+int Runtime::run_file(const std::string &path) { return run_loaded(luaL_loadfile(host_->L(), path.c_str())); }
+
+int Runtime::run_string(const std::string &chunk, const std::string &chunk_name) {
+  return run_loaded(luaL_loadbuffer(host_->L(), chunk.data(), chunk.size(), chunk_name.c_str()));
+}
+
+int Runtime::run_loaded(int load_status) {
+  lua_State *L = host_->L();
+  if (load_status != LUA_OK) {
+    error_ = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    return 1;
+  }
+  // silly._start runs the chunk as the first task and drains the run queue.
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "silly");
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    error_ = lua_tostring(L, -1);
+    lua_pop(L, 2);
+    return 1;
+  }
+  lua_getfield(L, -1, "_start");
+  lua_pushvalue(L, -3);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    error_ = lua_tostring(L, -1);
+    lua_pop(L, 3);
+    return 1;
+  }
+  lua_pop(L, 2);
+  host_->loop().run();
+  return host_->exit_code();
+}
+
+}  // namespace silly
