@@ -16,7 +16,7 @@ struct PollEvent {
   uint64_t token;  // what the caller gave to add()
   bool readable;
   bool writable;
-  bool hangup;  // peer hung up or the descriptor has an error pending
+  bool hangup;  // peer shut down its side, hung up, or an error is pending
 };
 
 class Poller {

@@ -45,7 +45,7 @@ int Poller::wait(PollEvent *events, int max, int timeout_ms) {
     events[i].token = raw[i].data.u64;
     events[i].readable = (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
     events[i].writable = (e & EPOLLOUT) != 0;
-    events[i].hangup = (e & (EPOLLHUP | EPOLLERR)) != 0;
+    events[i].hangup = (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
   }
   return n;
 }

@@ -338,6 +338,15 @@ int SocketManager::last_error(SocketId id) const {
   return s == nullptr ? kErrUnknownSocket : s->error;
 }
 
+std::string SocketManager::local_address(SocketId id) const {
+  Socket *s = find(id);
+  if (s == nullptr || s->fd < 0) return "";
+  SockAddr a;
+  a.len = sizeof(a.storage);
+  if (getsockname(s->fd, reinterpret_cast<struct sockaddr *>(&a.storage), &a.len) != 0) return "";
+  return format_address(a.get());
+}
+
 void SocketManager::fail(Socket *s, int err) {
   SocketId id = s->id;
   if (s->state == kClosing) {
@@ -376,7 +385,7 @@ void SocketManager::handle(const PollEvent &ev) {
     s = find(id);
     if (s == nullptr) return;
   }
-  if (ev.readable && s->state == kOpen && !s->read_paused) do_read(id);
+  if (ev.readable && s->state == kOpen && !s->read_paused) do_read(id, ev.hangup);
 }
 
 void SocketManager::finish_connect(Socket *s) {
@@ -439,7 +448,7 @@ void SocketManager::do_accept(Socket *listener) {
   }
 }
 
-void SocketManager::do_read(SocketId id) {
+void SocketManager::do_read(SocketId id, bool until_end) {
   Socket *s = find(id);
   if (s == nullptr) return;
   size_t got = 0;
@@ -460,11 +469,14 @@ void SocketManager::do_read(SocketId id) {
     int cnt = s->in.writable_spans(kReadChunk, iov);
     size_t want = iov[0].iov_len + (cnt > 1 ? iov[1].iov_len : 0);
     ssize_t n = ::readv(s->fd, iov, cnt);
+    read_calls_++;
     if (n > 0) {
       s->in.commit(static_cast<size_t>(n));
       got += static_cast<size_t>(n);
-      // A short read of a stream socket means its queue is empty now.
-      if (static_cast<size_t>(n) < want) break;
+      // A short read of a stream socket means its queue is empty now; a
+      // later arrival raises a new edge. Not so for a shutdown that came
+      // with this edge: it must be read now or never.
+      if (static_cast<size_t>(n) < want && !until_end) break;
       continue;
     }
     if (n == 0) {
@@ -515,6 +527,7 @@ void SocketManager::do_write(Socket *s) {
     struct iovec iov[2];
     int cnt = s->out.readable_spans(iov);
     ssize_t n = ::writev(s->fd, iov, cnt);
+    write_calls_++;
     if (n > 0) {
       s->out.consume(static_cast<size_t>(n));
       continue;

@@ -91,6 +91,13 @@ class SocketManager {
   bool exists(SocketId id) const { return sockets_.count(id) != 0; }
   size_t count() const { return sockets_.size(); }
   int last_error(SocketId id) const;
+  // The socket's own address ("ip:port"), e.g. the port a listener got
+  // for port 0; empty for an unknown id.
+  std::string local_address(SocketId id) const;
+
+  // System calls made, for tests and benchmarks that check batching.
+  uint64_t read_calls() const { return read_calls_; }
+  uint64_t write_calls() const { return write_calls_; }
 
   // Driven by the event loop.
   void handle(const PollEvent &ev);
@@ -107,7 +114,9 @@ class SocketManager {
   void destroy(SocketId id);
   void fail(Socket *s, int err);
   void do_accept(Socket *s);
-  void do_read(SocketId id);
+  // until_end: the edge said the peer shut down; read to EOF, not just
+  // to the first short read.
+  void do_read(SocketId id, bool until_end = true);
   void do_recvfrom(Socket *s);
   void do_write(Socket *s);
   void finish_connect(Socket *s);
@@ -122,7 +131,9 @@ class SocketManager {
   std::vector<SocketId> dirty_;
   std::vector<SocketId> reread_;
   SocketId next_id_ = 1;
-  int spare_fd_ = -1;  // given up to accept and shed a connection at EMFILE
+  int spare_fd_ = -1;
+  uint64_t read_calls_ = 0;
+  uint64_t write_calls_ = 0;  // given up to accept and shed a connection at EMFILE
 };
 
 }  // namespace silly

@@ -255,6 +255,13 @@ int l_count(lua_State *L) {
   return 1;
 }
 
+int l_sockname(lua_State *L) {
+  std::string a = sockets(L).local_address(check_id(L, 1));
+  if (a.empty()) return 0;
+  lua_pushlstring(L, a.data(), a.size());
+  return 1;
+}
+
 int l_strerror(lua_State *L) {
   lua_pushstring(L, socket_strerror(static_cast<int>(luaL_checkinteger(L, 1))));
   return 1;
@@ -270,7 +277,7 @@ int open_silly_net(lua_State *L) {
       {"readall", l_readall},     {"recvsize", l_recvsize},     {"sendsize", l_sendsize},
       {"limit", l_limit},         {"resume", l_resume},         {"sendlimit", l_sendlimit},
       {"isalive", l_isalive},     {"exists", l_exists},         {"count", l_count},
-      {"strerror", l_strerror},   {nullptr, nullptr},
+      {"strerror", l_strerror}, {"sockname", l_sockname},   {nullptr, nullptr},
   };
   luaL_newlib(L, fns);
   lua_pushinteger(L, kModeStream);

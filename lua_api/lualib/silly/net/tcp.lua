@@ -20,6 +20,7 @@ local M = {}
 
 -- id -> {reader = task|nil, eof = err string|nil}
 local streams = {}
+local listeners = {}
 
 local stream_router = {
 	accept = nil, -- set per listener
@@ -77,6 +78,7 @@ function M.listen(addr, fn, backlog)
 		logger.error("[tcp] listen", addr, "failed:", err)
 		return nil, err
 	end
+	listeners[id] = true
 	return id
 end
 
@@ -169,6 +171,11 @@ end
 function M.close(fd)
 	local s = streams[fd]
 	if not s then
+		if listeners[fd] then
+			listeners[fd] = nil
+			net._forget(fd)
+			return nc.close(fd)
+		end
 		return false, "socket closed"
 	end
 	streams[fd] = nil
@@ -181,6 +188,8 @@ function M.close(fd)
 	return nc.close(fd)
 end
 
+-- The local "ip:port" of a socket, e.g. the port a listener on :0 got.
+M.sockname = nc.sockname
 M.limit = nc.limit
 M.recvsize = nc.recvsize
 M.sendsize = nc.sendsize

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The silly command line: exit codes, signals, load errors, output.
+# Usage: cli_test.sh SILLY
+set -u
+silly=$(readlink -f "$1")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+pass=0
+fail=0
+
+check() { # check NAME CONDITION-EXIT-CODE
+  if [ "$2" -eq 0 ]; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: $1"
+  fi
+}
+
+out=$("$silly" -v); check "-v prints the version" $([ "$out" = "0.6" ]; echo $?)
+"$silly" -h >/dev/null; check "-h exits 0" $?
+
+"$silly" >/dev/null 2>&1; rc=$?
+check "no script: usage and exit 2 (got $rc)" $([ $rc -eq 2 ]; echo $?)
+
+echo 'print("x")' >ok.lua
+err=$("$silly" ok.lua --bogus 2>&1 >/dev/null); rc=$?
+check "unknown option exits 2 (got $rc)" $([ $rc -eq 2 ]; echo $?)
+check "unknown option is named" $(echo "$err" | grep -q -- "--bogus"; echo $?)
+
+err=$("$silly" missing.lua 2>&1); rc=$?
+check "missing script exits 1 (got $rc)" $([ $rc -eq 1 ]; echo $?)
+check "missing script is named" $(echo "$err" | grep -q "missing.lua"; echo $?)
+
+printf 'local a = 1\nlocal = 2\n' >bad.lua
+err=$("$silly" bad.lua 2>&1); rc=$?
+check "syntax error exits 1 (got $rc)" $([ $rc -eq 1 ]; echo $?)
+check "syntax error names file and line: $err" $(echo "$err" | grep -q "bad.lua:2:"; echo $?)
+
+echo 'require "silly".exit(7)' >exit7.lua
+"$silly" exit7.lua >/dev/null; rc=$?
+check "silly.exit(7) before any yield exits 7 (got $rc)" $([ $rc -eq 7 ]; echo $?)
+
+cat >exitlater.lua <<'LUA'
+local silly = require "silly"
+local time = require "silly.time"
+time.sleep(5)
+silly.fork(function() silly.exit(300) end)
+LUA
+"$silly" exitlater.lua >/dev/null; rc=$?
+check "exit code keeps its low 8 bits (got $rc)" $([ $rc -eq 44 ]; echo $?)
+
+cat >idle.lua <<'LUA'
+local silly = require "silly"
+local time = require "silly.time"
+print("ready")
+time.sleep(60000)
+LUA
+for sig in TERM INT; do
+  "$silly" idle.lua >idle.out &
+  pid=$!
+  for _ in $(seq 50); do grep -q ready idle.out 2>/dev/null && break; sleep 0.1; done
+  kill -$sig $pid
+  wait $pid; rc=$?
+  check "SIG$sig ends the process with 0 (got $rc)" $([ $rc -eq 0 ]; echo $?)
+done
+
+cat >handler.lua <<'LUA'
+local silly = require "silly"
+local signal = require "silly.signal"
+local time = require "silly.time"
+signal("SIGTERM", function(name)
+  print("handled " .. name)
+  silly.exit(5)
+end)
+print("ready")
+time.sleep(60000)
+LUA
+"$silly" handler.lua >handler.out &
+pid=$!
+for _ in $(seq 50); do grep -q ready handler.out 2>/dev/null && break; sleep 0.1; done
+kill -TERM $pid
+wait $pid; rc=$?
+check "a SIGTERM handler runs (rc $rc)" $([ $rc -eq 5 ] && grep -q "handled SIGTERM" handler.out; echo $?)
+
+# print reaches a pipe line by line, while the process still runs.
+first=$(timeout 10 "$silly" idle.lua | head -n 1)
+check "print is line-buffered through a pipe" $([ "$first" = "ready" ]; echo $?)
+
+cat >taskerr.lua <<'LUA'
+local silly = require "silly"
+local time = require "silly.time"
+silly.fork(function() error("kaboom") end)
+time.sleep(5)
+print("still running")
+silly.exit(0)
+LUA
+out=$("$silly" taskerr.lua 2>&1); rc=$?
+check "a task error does not stop the process" $([ $rc -eq 0 ] && echo "$out" | grep -q "still running"; echo $?)
+check "a task error is logged with a traceback" \
+  $(echo "$out" | grep -q "kaboom" && echo "$out" | grep -q "stack traceback"; echo $?)
+
+cat >log.lua <<'LUA'
+local logger = require "silly.logger"
+logger.info("hello", 42)
+logger.debug("hidden")
+logger.infof("a=%s b=%s", 1, "x")
+logger.error("shown", nil, true, 1.5)
+require "silly".exit(0)
+LUA
+out=$("$silly" log.lua)
+check "log line format" $(echo "$out" | grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9a-f]{16} I log.lua:2 hello 42 $'; echo $?)
+check "debug hidden at info level" $(echo "$out" | grep -q hidden; [ $? -ne 0 ]; echo $?)
+check "infof renders %s" $(echo "$out" | grep -q 'I log.lua:4 a=1  b=x $'; echo $?)
+check "values render as words" $(echo "$out" | grep -q 'E log.lua:5 shown nil true 1.5 $'; echo $?)
+out=$("$silly" log.lua --loglevel=error)
+check "--loglevel=error hides info" $(echo "$out" | grep -q hello; [ $? -ne 0 ]; echo $?)
+out=$("$silly" log.lua --loglevel debug)
+check "--loglevel debug shows debug" $(echo "$out" | grep -q hidden; echo $?)
+
+# The runtime's own modules are found from any directory, with no flags;
+# --lualib_path adds to the search path.
+mkdir -p sub/lib
+echo 'return {answer = 42}' >sub/lib/mymod.lua
+cat >sub/usemod.lua <<'LUA'
+print(require "mymod".answer, require "silly.env".get("k"))
+require "silly".exit(0)
+LUA
+out=$(cd / && "$silly" "$work/sub/usemod.lua" --lualib_path="$work/sub/lib/?.lua" --k=v)
+check "--lualib_path and --key=value" $([ "$out" = "$(printf '42\tv')" ]; echo $?)
+
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,132 @@
+-- Assertions for Lua tests run by the real binary. A failed check prints
+-- where it failed and ends the process with 1; T.done() ends it with 0.
+local silly = require "silly"
+local time = require "silly.time"
+local env = require "silly.env"
+
+local T = {}
+local checks = 0
+
+local function fail(msg, level)
+	print("FAIL: " .. msg)
+	print(debug.traceback("", level or 3))
+	io.stdout:flush()
+	silly.exit(1)
+end
+T.fail = fail
+
+local function show(v)
+	if type(v) == "string" then
+		return string.format("%q", v)
+	end
+	return tostring(v)
+end
+
+function T.ok(v, msg)
+	checks = checks + 1
+	if not v then
+		fail((msg or "expected a true value") .. ", got " .. show(v))
+	end
+	return v
+end
+
+function T.eq(a, b, msg)
+	checks = checks + 1
+	if a ~= b or math.type(a) ~= math.type(b) then
+		fail((msg or "values differ") .. ": got " .. show(a) .. " (" .. (math.type(a) or type(a)) ..
+			"), want " .. show(b) .. " (" .. (math.type(b) or type(b)) .. ")")
+	end
+end
+
+function T.le(a, b, msg)
+	checks = checks + 1
+	if not (a <= b) then
+		fail((msg or "not <=") .. ": " .. show(a) .. " > " .. show(b))
+	end
+end
+
+function T.ge(a, b, msg)
+	checks = checks + 1
+	if not (a >= b) then
+		fail((msg or "not >=") .. ": " .. show(a) .. " < " .. show(b))
+	end
+end
+
+-- Calls fn and expects it to raise an error containing `pattern` (plain).
+function T.raises(fn, pattern, msg)
+	checks = checks + 1
+	local ok, err = pcall(fn)
+	if ok then
+		fail((msg or "expected an error") .. " matching '" .. pattern .. "', got none")
+	end
+	if not tostring(err):find(pattern, 1, true) then
+		fail((msg or "wrong error") .. ": '" .. tostring(err) .. "' lacks '" .. pattern .. "'")
+	end
+end
+
+function T.deepeq(a, b, path)
+	path = path or "value"
+	if type(a) ~= "table" or type(b) ~= "table" then
+		T.eq(a, b, path)
+		return
+	end
+	for k, v in pairs(a) do
+		T.deepeq(v, b[k], path .. "." .. tostring(k))
+	end
+	for k in pairs(b) do
+		if a[k] == nil then
+			fail(path .. "." .. tostring(k) .. " missing")
+		end
+	end
+end
+
+function T.checks()
+	return checks
+end
+
+function T.done()
+	print(string.format("PASS: %d checks", checks))
+	io.stdout:flush()
+	silly.exit(0)
+end
+
+-- Runs the test body in a task; any error fails the test, and so does
+-- running past `limit_ms`.
+function T.run(fn, limit_ms)
+	time.after(limit_ms or 60000, function()
+		fail("test timed out", 2)
+	end)
+	silly.fork(function()
+		local ok, err = silly.pcall(fn)
+		if not ok then
+			fail("error: " .. tostring(err), 2)
+		end
+		T.done()
+	end)
+end
+
+-- A free TCP/UDP port on loopback, from the kernel.
+local port_seq = 0
+function T.port()
+	port_seq = port_seq + 1
+	return 20000 + (silly.pid * 37 + port_seq * 101) % 30000
+end
+
+T.silly = env.get("test.silly")
+T.dir = env.get("test.dir")
+
+-- Starts `silly script args` in the background; returns its pid.
+function T.spawn(script, args)
+	local cmd = string.format("%s %s/%s --lualib_path='%s/?.lua' --test.silly=%s --test.dir=%s %s " ..
+		">/dev/null 2>&1 & echo $!", T.silly, T.dir, script, T.dir, T.silly, T.dir, args or "")
+	local f = io.popen(cmd)
+	local pid = tonumber(f:read("l"))
+	f:close()
+	return pid
+end
+
+function T.kill(pid, sig)
+	os.execute(string.format("kill -%s %d 2>/dev/null", sig or "TERM", pid))
+end
+
+return T

@@ -1,0 +1,61 @@
+-- silly.time: 1 ms timers, after/cancel ordering, argument checks.
+local silly = require "silly"
+local time = require "silly.time"
+local T = require "testaux"
+
+T.run(function()
+	-- The original framework's sleep(1) takes up to 50 ms.
+	local worst = 0
+	for _ = 1, 20 do
+		local t0 = time.monotonic_us()
+		time.sleep(1)
+		local took = time.monotonic_us() - t0
+		T.ge(took, 1000, "sleep(1) never wakes early")
+		if took > worst then
+			worst = took
+		end
+	end
+	T.le(worst, 10000, "sleep(1) within 10 ms even at worst")
+	local t0 = time.monotonic()
+	time.sleep(30)
+	local took = time.monotonic() - t0
+	T.ge(took, 30)
+	T.le(took, 45)
+
+	-- after() fires in deadline order; cancel() suppresses.
+	local order = {}
+	time.after(20, function(ud) order[#order + 1] = ud end, "c")
+	time.after(5, function(ud) order[#order + 1] = ud end, "a")
+	local cancelled = time.after(10, function() order[#order + 1] = "cancelled" end)
+	time.after(10, function(ud) order[#order + 1] = ud end, "b")
+	local s = time.after(15, function(session) order[#order + 1] = session end)
+	time.cancel(cancelled)
+	time.sleep(40)
+	T.eq(#order, 4)
+	T.eq(order[1], "a")
+	T.eq(order[2], "b")
+	T.eq(order[3], s, "without ud the callback receives its session")
+	T.eq(order[4], "c")
+	time.cancel(cancelled) -- again: ignored
+
+	-- Errors in timer callbacks are logged and do not stop the loop.
+	local after_error = false
+	time.after(1, function() error("boom in timer") end)
+	time.after(2, function() after_error = true end)
+	time.sleep(10)
+	T.ok(after_error, "later timers still fire")
+
+	-- Clocks.
+	local now = time.now()
+	T.ok(math.type(now) == "integer" and now > 1600000000000, "now() is epoch ms")
+	T.ok(time.monotonic() >= 0)
+
+	-- Argument checks name the function.
+	T.raises(function() time.sleep(1.5) end, "time.sleep: integer milliseconds expected")
+	T.raises(function() time.after(1.5, print) end, "time.after")
+	T.raises(function() time.after(1, "x") end, "time.after: function expected")
+	local co = coroutine.wrap(function() return pcall(time.sleep, 1) end)
+	local _, err = co()
+	T.ok(tostring(err):find("time.sleep: must be called inside a task", 1, true), err)
+	time.sleep(2.0) -- an integral float is accepted
+end)
