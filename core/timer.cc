@@ -2,6 +2,10 @@
 
 namespace silly {
 
+// Four children per node: half the depth of a binary heap, and the
+// children of one node share a cache line or two.
+constexpr size_t kArity = 4;
+
 static TimerQueue::Id make_id(uint32_t slot, uint32_t generation) {
   return (static_cast<uint64_t>(generation) << 32) | (static_cast<uint64_t>(slot) + 1);
 }
@@ -16,10 +20,8 @@ TimerQueue::Id TimerQueue::add(int64_t deadline_us, uint64_t cookie) {
     slots_.emplace_back();
   }
   Slot &s = slots_[slot];
-  s.deadline = deadline_us;
-  s.seq = next_seq_++;
   s.cookie = cookie;
-  heap_.push_back(slot);
+  heap_.push_back({deadline_us, next_seq_++, slot});
   s.heap_pos = static_cast<int32_t>(heap_.size() - 1);
   sift_up(heap_.size() - 1);
   return make_id(slot, s.generation);
@@ -36,10 +38,9 @@ bool TimerQueue::cancel(Id id) {
 }
 
 bool TimerQueue::pop_due(int64_t now_us, Id *id, uint64_t *cookie) {
-  if (heap_.empty()) return false;
-  uint32_t slot = heap_[0];
+  if (heap_.empty() || heap_[0].deadline > now_us) return false;
+  uint32_t slot = heap_[0].slot;
   Slot &s = slots_[slot];
-  if (s.deadline > now_us) return false;
   *id = make_id(slot, s.generation);
   *cookie = s.cookie;
   remove_at(0);
@@ -48,56 +49,54 @@ bool TimerQueue::pop_due(int64_t now_us, Id *id, uint64_t *cookie) {
 
 int TimerQueue::wait_ms(int64_t now_us) const {
   if (heap_.empty()) return -1;
-  int64_t left = slots_[heap_[0]].deadline - now_us;
+  int64_t left = heap_[0].deadline - now_us;
   if (left <= 0) return 0;
   int64_t ms = (left + 999) / 1000;
   return ms > 0x7fffffff ? 0x7fffffff : static_cast<int>(ms);
 }
 
-bool TimerQueue::before(uint32_t a, uint32_t b) const {
-  const Slot &x = slots_[a];
-  const Slot &y = slots_[b];
-  return x.deadline != y.deadline ? x.deadline < y.deadline : x.seq < y.seq;
-}
-
-void TimerQueue::place(size_t pos, uint32_t slot) {
-  heap_[pos] = slot;
-  slots_[slot].heap_pos = static_cast<int32_t>(pos);
+void TimerQueue::place(size_t pos, const Entry &e) {
+  heap_[pos] = e;
+  slots_[e.slot].heap_pos = static_cast<int32_t>(pos);
 }
 
 void TimerQueue::sift_up(size_t pos) {
-  uint32_t slot = heap_[pos];
+  Entry e = heap_[pos];
   while (pos > 0) {
-    size_t parent = (pos - 1) / 2;
-    if (!before(slot, heap_[parent])) break;
+    size_t parent = (pos - 1) / kArity;
+    if (!before(e, heap_[parent])) break;
     place(pos, heap_[parent]);
     pos = parent;
   }
-  place(pos, slot);
+  place(pos, e);
 }
 
 void TimerQueue::sift_down(size_t pos) {
-  uint32_t slot = heap_[pos];
+  Entry e = heap_[pos];
   size_t n = heap_.size();
   for (;;) {
-    size_t child = pos * 2 + 1;
-    if (child >= n) break;
-    if (child + 1 < n && before(heap_[child + 1], heap_[child])) child++;
-    if (!before(heap_[child], slot)) break;
+    size_t first = pos * kArity + 1;
+    if (first >= n) break;
+    size_t last = first + kArity < n ? first + kArity : n;
+    size_t child = first;
+    for (size_t c = first + 1; c < last; c++) {
+      if (before(heap_[c], heap_[child])) child = c;
+    }
+    if (!before(heap_[child], e)) break;
     place(pos, heap_[child]);
     pos = child;
   }
-  place(pos, slot);
+  place(pos, e);
 }
 
 void TimerQueue::remove_at(size_t pos) {
-  uint32_t slot = heap_[pos];
-  uint32_t last = heap_.back();
+  uint32_t slot = heap_[pos].slot;
+  Entry last = heap_.back();
   heap_.pop_back();
   if (pos < heap_.size()) {
     place(pos, last);
     sift_down(pos);
-    sift_up(static_cast<size_t>(slots_[last].heap_pos));
+    sift_up(static_cast<size_t>(slots_[last.slot].heap_pos));
   }
   Slot &s = slots_[slot];
   s.heap_pos = -1;

@@ -30,21 +30,28 @@ class TimerQueue {
 
  private:
   struct Slot {
-    int64_t deadline = 0;
-    uint64_t seq = 0;
     uint64_t cookie = 0;
     uint32_t generation = 0;
     int32_t heap_pos = -1;  // -1: free
   };
-  bool before(uint32_t a, uint32_t b) const;
-  void place(size_t pos, uint32_t slot);
+  // The ordering key lives in the heap itself, so sifting compares
+  // neighbouring entries without touching the slot table.
+  struct Entry {
+    int64_t deadline;
+    uint64_t seq;
+    uint32_t slot;
+  };
+  static bool before(const Entry &a, const Entry &b) {
+    return a.deadline != b.deadline ? a.deadline < b.deadline : a.seq < b.seq;
+  }
+  void place(size_t pos, const Entry &e);
   void sift_up(size_t pos);
   void sift_down(size_t pos);
   void remove_at(size_t pos);
 
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
-  std::vector<uint32_t> heap_;  // slot indexes
+  std::vector<Entry> heap_;
   uint64_t next_seq_ = 0;
 };
 

@@ -1,0 +1,138 @@
+// The ceiling for the echo benchmark: a plain C++ epoll echo server and a
+// ping-pong client, same shape as the Lua scripts (N connections, one
+// 16-byte message in flight on each).
+//   bare_echo server PORT
+//   bare_echo client PORT CONNECTIONS SECONDS
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+constexpr int kMsg = 16;
+
+void nonblock(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  int on = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+sockaddr_in loopback(int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+int serve(int port) {
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  int on = 1;
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  sockaddr_in a = loopback(port);
+  if (bind(lfd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 || listen(lfd, 1024) != 0) {
+    perror("bare_echo: listen");
+    return 1;
+  }
+  nonblock(lfd);
+  int ep = epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = lfd;
+  epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+  epoll_event evs[256];
+  char buf[65536];
+  for (;;) {
+    int n = epoll_wait(ep, evs, 256, -1);
+    for (int i = 0; i < n; i++) {
+      int fd = evs[i].data.fd;
+      if (fd == lfd) {
+        int c;
+        while ((c = accept(lfd, nullptr, nullptr)) >= 0) {
+          nonblock(c);
+          epoll_event cev{};
+          cev.events = EPOLLIN;
+          cev.data.fd = c;
+          epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+        }
+        continue;
+      }
+      ssize_t r = read(fd, buf, sizeof(buf));
+      if (r <= 0) {
+        close(fd);
+        continue;
+      }
+      ssize_t w = write(fd, buf, static_cast<size_t>(r));
+      (void)w;  // loopback with tiny messages: the kernel takes it all
+    }
+  }
+}
+
+int client(int port, int conns, int seconds) {
+  int ep = epoll_create1(0);
+  std::vector<int> fds;
+  char msg[kMsg];
+  std::memset(msg, 'x', sizeof(msg));
+  std::vector<int> got(static_cast<size_t>(conns) + 1024, 0);
+  for (int i = 0; i < conns; i++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a = loopback(port);
+    if (connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0) {
+      perror("bare_echo: connect");
+      return 1;
+    }
+    nonblock(fd);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    fds.push_back(fd);
+    if (static_cast<size_t>(fd) >= got.size()) got.resize(static_cast<size_t>(fd) + 1, 0);
+    ssize_t w = write(fd, msg, kMsg);
+    (void)w;
+  }
+  long long count = 0;
+  auto start = std::chrono::steady_clock::now();
+  auto end = start + std::chrono::seconds(seconds);
+  epoll_event evs[256];
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < end) {
+    int n = epoll_wait(ep, evs, 256, 100);
+    for (int i = 0; i < n; i++) {
+      int fd = evs[i].data.fd;
+      ssize_t r = read(fd, buf, sizeof(buf));
+      if (r <= 0) return 1;
+      got[static_cast<size_t>(fd)] += static_cast<int>(r);
+      while (got[static_cast<size_t>(fd)] >= kMsg) {
+        got[static_cast<size_t>(fd)] -= kMsg;
+        count++;
+        ssize_t w = write(fd, msg, kMsg);
+        (void)w;
+      }
+    }
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%.0f\n", static_cast<double>(count) / secs);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (argc >= 3 && std::strcmp(argv[1], "server") == 0) return serve(std::atoi(argv[2]));
+  if (argc >= 5 && std::strcmp(argv[1], "client") == 0) {
+    return client(std::atoi(argv[2]), std::atoi(argv[3]), std::atoi(argv[4]));
+  }
+  std::fprintf(stderr, "usage: bare_echo server PORT | client PORT CONNECTIONS SECONDS\n");
+  return 2;
+}
