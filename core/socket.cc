@@ -264,6 +264,20 @@ int SocketManager::send(SocketId id, const void *data, size_t n) {
   return 0;
 }
 
+int SocketManager::sendv(SocketId id, const struct iovec *parts, int count) {
+  Socket *s = find(id);
+  if (s == nullptr) return kErrUnknownSocket;
+  if (s->state == kClosing) return kErrClosing;
+  if (s->state == kBroken) return kErrBroken;
+  if (s->kind != kStream && s->kind != kConnecting) return EOPNOTSUPP;
+  size_t total = 0;
+  for (int i = 0; i < count; i++) total += parts[i].iov_len;
+  if (s->out.size() + total > s->send_limit) return kErrSendQueueFull;
+  for (int i = 0; i < count; i++) s->out.append(parts[i].iov_base, parts[i].iov_len);
+  if (s->kind == kStream) mark_dirty(s);
+  return 0;
+}
+
 int SocketManager::sendto(SocketId id, const void *data, size_t n, const SockAddr *to) {
   Socket *s = find(id);
   if (s == nullptr) return kErrUnknownSocket;

@@ -73,6 +73,8 @@ class SocketManager {
 
   // 0, or an error code. Bytes are queued and leave on flush().
   int send(SocketId id, const void *data, size_t n);
+  // The pieces are queued together or not at all (one frame, one limit check).
+  int sendv(SocketId id, const struct iovec *parts, int count);
   int sendto(SocketId id, const void *data, size_t n, const SockAddr *to);
   // Closes after queued bytes are flushed. No on_close follows.
   int close(SocketId id);

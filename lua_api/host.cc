@@ -45,7 +45,14 @@ void LuaHost::call(int nargs) {
   }
 }
 
-void LuaHost::on_timer(TimerQueue::Id id, uint64_t) {
+void LuaHost::on_timer(TimerQueue::Id id, uint64_t cookie) {
+  uint64_t tag = cookie >> kTimerTagShift;
+  if (tag != 0) {
+    if (tag < kModeCount && consumers_[tag] != nullptr && !loop_.stopping()) {
+      consumers_[tag]->on_timer(cookie & kTimerPayloadMask);
+    }
+    return;
+  }
   if (!begin(kEvTimer)) return;
   lua_pushinteger(L_, static_cast<lua_Integer>(id));
   call(1);
@@ -82,6 +89,10 @@ void LuaHost::on_connect(SocketId id, int err) {
 void LuaHost::on_data(SocketId id, RingBuffer &in) {
   auto it = modes_.find(id);
   int mode = it == modes_.end() ? kModeStream : it->second;
+  if (consumers_[mode] != nullptr) {
+    if (!loop_.stopping()) consumers_[mode]->on_data(id, in);
+    return;
+  }
   if (mode == kModeRaw) {
     size_t n = in.size();
     void *buf = std::malloc(n);

@@ -5,6 +5,7 @@
 #include <lua.hpp>
 
 #include <atomic>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -27,9 +28,24 @@ enum LuaEvent : int {
 
 // How a socket's bytes reach Lua.
 enum SocketMode : int {
-  kModeStream = 0,  // stay in the receive ring; scripts read them (tcp)
-  kModeRaw = 1,     // handed over as malloc'd (ptr, size) (silly.net)
+  kModeStream = 0,   // stay in the receive ring; scripts read them (tcp)
+  kModeRaw = 1,      // handed over as malloc'd (ptr, size) (silly.net)
+  kModeCluster = 2,  // parsed into frames by the cluster binding
+  kModeCount = 3,
 };
+
+// A binding that takes a socket mode's bytes straight from the ring, and
+// may own timers: a timer whose cookie carries the mode in bits 40..47
+// comes back to it with the low 40 bits.
+class ModeConsumer {
+ public:
+  virtual ~ModeConsumer() = default;
+  virtual void on_data(SocketId id, RingBuffer &in) = 0;
+  virtual void on_timer(uint64_t payload) = 0;
+};
+
+constexpr int kTimerTagShift = 40;
+constexpr uint64_t kTimerPayloadMask = (uint64_t{1} << kTimerTagShift) - 1;
 
 class LuaHost : public LoopHandler, public SocketHandler {
  public:
@@ -44,6 +60,9 @@ class LuaHost : public LoopHandler, public SocketHandler {
   const RuntimeOptions &options() const { return options_; }
 
   void set_dispatch(int ref) { dispatch_ref_ = ref; }
+  // The host keeps the consumer until it is destroyed, after Lua is closed.
+  void install(int mode, std::unique_ptr<ModeConsumer> consumer) { consumers_[mode] = std::move(consumer); }
+  ModeConsumer *consumer(int mode) const { return consumers_[mode].get(); }
   void set_socket_mode(SocketId id, int mode) { modes_[id] = mode; }
   void forget_socket(SocketId id) { modes_.erase(id); }
 
@@ -70,6 +89,7 @@ class LuaHost : public LoopHandler, public SocketHandler {
 
   RuntimeOptions options_;
   EventLoop loop_;
+  std::unique_ptr<ModeConsumer> consumers_[kModeCount];
   lua_State *L_ = nullptr;
   int dispatch_ref_ = LUA_NOREF;
   std::atomic<int> exit_code_{0};

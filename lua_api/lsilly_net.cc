@@ -284,6 +284,8 @@ int open_silly_net(lua_State *L) {
   lua_setfield(L, -2, "STREAM");
   lua_pushinteger(L, kModeRaw);
   lua_setfield(L, -2, "RAW");
+  lua_pushinteger(L, kModeCluster);
+  lua_setfield(L, -2, "CLUSTER");
   return 1;
 }
 

@@ -33,6 +33,10 @@ void install_builtin_modules(lua_State *L) {
   lua_setfield(L, -2, "silly.net.c");
   lua_pushcfunction(L, open_silly_logger);
   lua_setfield(L, -2, "silly.logger.c");
+  lua_pushcfunction(L, open_silly_cluster);
+  lua_setfield(L, -2, "silly.cluster.c");
+  lua_pushcfunction(L, open_silly_netpacket);
+  lua_setfield(L, -2, "silly.netpacket");
   lua_pop(L, 1);
 
   // Right after the preload searcher, before any file on disk.

@@ -115,6 +115,13 @@ end
 M._handlers = handlers
 M._EV = {accept = 1, connect = 2, data = 3, close = 4, udp = 5, timer = 6, signal = 7}
 
+-- Runs what fork/wakeup queued; for bindings that call Lua directly.
+function M._drain()
+	if runq_head <= runq_tail then
+		drain()
+	end
+end
+
 -- Runs f(...) in a new task now.
 function M._spawn(f, ...)
 	local co = task_new()

@@ -1,0 +1,326 @@
+// silly.cluster.c: frames and sessions for silly.net.cluster.
+//
+// Bytes of cluster sockets never reach Lua as such: this binding parses
+// them out of the socket's receive ring and calls three registered Lua
+// functions, one per frame, with the payload as (lightuserdata, size)
+// pointing into the ring. The pointer is valid during that call only,
+// which is why silly.net.cluster unmarshals there and not in a task.
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "cluster/frame.h"
+#include "cluster/session.h"
+#include "core/log.h"
+#include "lua_api/host.h"
+#include "lua_api/modules.h"
+
+namespace silly {
+
+namespace {
+
+// A response payload that starts with this tells the caller the handler
+// failed; the text after it is the reason. Peers running the original
+// framework see an undecodable payload, which also fails their call.
+constexpr char kRemoteError[] = "\0silly:error\0";
+constexpr size_t kRemoteErrorLen = sizeof(kRemoteError) - 1;
+
+class ClusterBinding : public ModeConsumer, public cluster::DeadlineScheduler {
+ public:
+  explicit ClusterBinding(LuaHost &host) : host_(host), sessions_(*this) {}
+
+  cluster::SessionTable &sessions() { return sessions_; }
+  void set_callbacks(int request, int response, int timeout, int malformed, int drain) {
+    drain_ref_ = drain;
+    request_ref_ = request;
+    response_ref_ = response;
+    timeout_ref_ = timeout;
+    malformed_ref_ = malformed;
+  }
+
+  uint64_t schedule(int timeout_ms, uint32_t session) override {
+    uint64_t cookie = (static_cast<uint64_t>(kModeCluster) << kTimerTagShift) | session;
+    return host_.loop().add_timer(timeout_ms, cookie);
+  }
+  void cancel(uint64_t handle) override { host_.loop().cancel_timer(handle); }
+
+  void on_timer(uint64_t payload) override {
+    auto session = static_cast<uint32_t>(payload);
+    if (!sessions_.expire(session) || timeout_ref_ == LUA_NOREF) return;
+    lua_State *L = host_.L();
+    lua_rawgeti(L, LUA_REGISTRYINDEX, timeout_ref_);
+    lua_pushinteger(L, session);
+    call(L, 1);
+    drain(L);
+  }
+
+  // Frames of one read are handled, then the tasks they woke run: one
+  // drain per batch instead of one per frame.
+  void on_data(SocketId id, RingBuffer &in) override {
+    lua_State *L = host_.L();
+    handle_frames(id, in);
+    drain(L);
+  }
+
+ private:
+  void handle_frames(SocketId id, RingBuffer &in) {
+    lua_State *L = host_.L();
+    for (;;) {
+      cluster::Frame f;
+      std::string error;
+      cluster::ParseStatus st = cluster::parse_frame(in, &f, &error);
+      if (st == cluster::ParseStatus::kNeedMore) return;
+      if (st == cluster::ParseStatus::kMalformed) {
+        log_line(LogLevel::kError, "[cluster] link %lld: malformed frame, closing it: %s",
+                 static_cast<long long>(id), error.c_str());
+        in.clear();
+        if (malformed_ref_ == LUA_NOREF) return;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, malformed_ref_);
+        lua_pushinteger(L, id);
+        call(L, 1);
+        return;
+      }
+      if (f.response) {
+        // Late responses (timed out, or to a one-way send) are dropped.
+        if (sessions_.finish(f.session) && response_ref_ != LUA_NOREF) {
+          lua_rawgeti(L, LUA_REGISTRYINDEX, response_ref_);
+          lua_pushinteger(L, f.session);
+          if (f.size >= kRemoteErrorLen && std::memcmp(f.payload, kRemoteError, kRemoteErrorLen) == 0) {
+            lua_pushnil(L);
+            lua_pushinteger(L, 0);
+            lua_pushlstring(L, reinterpret_cast<const char *>(f.payload) + kRemoteErrorLen,
+                            f.size - kRemoteErrorLen);
+          } else {
+            lua_pushlightuserdata(L, const_cast<uint8_t *>(f.payload));
+            lua_pushinteger(L, static_cast<lua_Integer>(f.size));
+            lua_pushnil(L);
+          }
+          call(L, 4);
+        }
+      } else if (request_ref_ != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, request_ref_);
+        lua_pushinteger(L, id);
+        lua_pushinteger(L, f.session);
+        lua_pushinteger(L, f.cmd);
+        lua_pushinteger(L, static_cast<lua_Integer>(f.traceid));
+        lua_pushlightuserdata(L, const_cast<uint8_t *>(f.payload));
+        lua_pushinteger(L, static_cast<lua_Integer>(f.size));
+        call(L, 6);
+      }
+      // The script may have closed the link while handling the frame.
+      if (host_.sockets().input(id) != &in || host_.sockets().alive(id) != 1) return;
+      in.consume(f.wire_size);
+    }
+  }
+
+  void drain(lua_State *L) {
+    if (drain_ref_ == LUA_NOREF) return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, drain_ref_);
+    call(L, 0);
+  }
+
+  void call(lua_State *L, int nargs) {
+    if (lua_pcall(L, nargs, 0, 0) != LUA_OK) {
+      log_line(LogLevel::kError, "[cluster] dispatch: %s", lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+
+  LuaHost &host_;
+  cluster::SessionTable sessions_;
+  int request_ref_ = LUA_NOREF;
+  int response_ref_ = LUA_NOREF;
+  int timeout_ref_ = LUA_NOREF;
+  int malformed_ref_ = LUA_NOREF;
+  int drain_ref_ = LUA_NOREF;
+};
+
+ClusterBinding &binding(lua_State *L) {
+  return *static_cast<ClusterBinding *>(LuaHost::from(L)->consumer(kModeCluster));
+}
+
+// Reads (data, size) at idx: a string, or a lightuserdata the caller keeps.
+bool check_payload(lua_State *L, int idx, const void **data, size_t *size) {
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    *data = lua_tolstring(L, idx, size);
+    return true;
+  }
+  if (lua_type(L, idx) == LUA_TLIGHTUSERDATA) {
+    *data = lua_touserdata(L, idx);
+    lua_Integer n = luaL_checkinteger(L, idx + 1);
+    if (n < 0) return false;
+    *size = static_cast<size_t>(n);
+    return true;
+  }
+  return false;
+}
+
+int push_fail(lua_State *L, const char *msg) {
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  return 2;
+}
+
+int send_frame(lua_State *L, SocketId fd, const cluster::FrameParts &parts, const void *data, size_t size) {
+  struct iovec iov[3] = {
+      {const_cast<uint8_t *>(parts.head), cluster::kLengthSize},
+      {const_cast<void *>(data), size},
+      {const_cast<uint8_t *>(parts.tail), parts.tail_size},
+  };
+  return LuaHost::from(L)->sockets().sendv(fd, iov, 3);
+}
+
+// The link is gone (or going) for the caller: "closed"; anything else,
+// such as a full send queue, is said as it is.
+int push_send_error(lua_State *L, int rc) {
+  bool gone = rc == kErrUnknownSocket || rc == kErrBroken || rc == kErrClosing;
+  return push_fail(L, gone ? "closed" : socket_strerror(rc));
+}
+
+// dispatch(on_request, on_response, on_timeout, on_malformed, drain)
+int l_dispatch(lua_State *L) {
+  for (int i = 1; i <= 5; i++) luaL_checktype(L, i, LUA_TFUNCTION);
+  lua_settop(L, 5);
+  int drain = luaL_ref(L, LUA_REGISTRYINDEX);
+  int malformed = luaL_ref(L, LUA_REGISTRYINDEX);
+  int timeout = luaL_ref(L, LUA_REGISTRYINDEX);
+  int response = luaL_ref(L, LUA_REGISTRYINDEX);
+  int request = luaL_ref(L, LUA_REGISTRYINDEX);
+  binding(L).set_callbacks(request, response, timeout, malformed, drain);
+  return 0;
+}
+
+// request(fd, cmd, traceid, data [, size], timeout_ms) -> session | nil, err
+int l_request(lua_State *L) {
+  SocketId fd = luaL_checkinteger(L, 1);
+  auto cmd = static_cast<uint32_t>(luaL_checkinteger(L, 2));
+  auto trace = static_cast<uint64_t>(luaL_checkinteger(L, 3));
+  const void *data;
+  size_t size;
+  if (!check_payload(L, 4, &data, &size)) return luaL_error(L, "cluster.call: marshal returned no data");
+  int timeout = static_cast<int>(luaL_checkinteger(L, lua_type(L, 4) == LUA_TSTRING ? 5 : 6));
+  if (size > cluster::kMaxRequestPayload) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "payload too large: %d bytes (at most %d)", static_cast<int>(size),
+                    static_cast<int>(cluster::kMaxRequestPayload));
+    return 2;
+  }
+  ClusterBinding &b = binding(L);
+  cluster::FrameParts parts;
+  // The session is opened only once the frame is queued, so a refused
+  // write leaves nothing pending.
+  uint32_t session = b.sessions().open(fd, timeout);
+  cluster::make_request(session, cmd, trace, size, &parts);
+  int rc = send_frame(L, fd, parts, data, size);
+  if (rc != 0) {
+    b.sessions().finish(session);  // cancels its deadline too
+    return push_send_error(L, rc);
+  }
+  lua_pushinteger(L, session);
+  return 1;
+}
+
+// send(fd, cmd, traceid, data [, size]) -> true | nil, err
+int l_send(lua_State *L) {
+  SocketId fd = luaL_checkinteger(L, 1);
+  auto cmd = static_cast<uint32_t>(luaL_checkinteger(L, 2));
+  auto trace = static_cast<uint64_t>(luaL_checkinteger(L, 3));
+  const void *data;
+  size_t size;
+  if (!check_payload(L, 4, &data, &size)) return luaL_error(L, "cluster.send: marshal returned no data");
+  if (size > cluster::kMaxRequestPayload) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "payload too large: %d bytes (at most %d)", static_cast<int>(size),
+                    static_cast<int>(cluster::kMaxRequestPayload));
+    return 2;
+  }
+  cluster::FrameParts parts;
+  cluster::make_request(binding(L).sessions().next_unregistered(), cmd, trace, size, &parts);
+  int rc = send_frame(L, fd, parts, data, size);
+  if (rc != 0) return push_send_error(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+// response(fd, session, data [, size]) -> true | nil, err
+int l_response(lua_State *L) {
+  SocketId fd = luaL_checkinteger(L, 1);
+  auto session = static_cast<uint32_t>(luaL_checkinteger(L, 2));
+  const void *data;
+  size_t size;
+  if (!check_payload(L, 3, &data, &size)) return luaL_error(L, "cluster: marshal returned no data for a response");
+  if (size > cluster::kMaxResponsePayload) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "payload too large: %d bytes (at most %d)", static_cast<int>(size),
+                    static_cast<int>(cluster::kMaxResponsePayload));
+    return 2;
+  }
+  cluster::FrameParts parts;
+  cluster::make_response(session, size, &parts);
+  int rc = send_frame(L, fd, parts, data, size);
+  if (rc != 0) return push_send_error(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+// error(fd, session, message): tells the caller its call failed remotely.
+int l_error(lua_State *L) {
+  SocketId fd = luaL_checkinteger(L, 1);
+  auto session = static_cast<uint32_t>(luaL_checkinteger(L, 2));
+  size_t n;
+  const char *msg = luaL_checklstring(L, 3, &n);
+  std::string payload(kRemoteError, kRemoteErrorLen);
+  payload.append(msg, n < 1024 ? n : 1024);
+  cluster::FrameParts parts;
+  cluster::make_response(session, payload.size(), &parts);
+  send_frame(L, fd, parts, payload.data(), payload.size());
+  return 0;
+}
+
+// faillink(fd) -> {sessions...} of the calls that were pending on fd
+int l_faillink(lua_State *L) {
+  SocketId fd = luaL_checkinteger(L, 1);
+  std::vector<uint32_t> failed = binding(L).sessions().fail_link(fd);
+  lua_createtable(L, static_cast<int>(failed.size()), 0);
+  for (size_t i = 0; i < failed.size(); i++) {
+    lua_pushinteger(L, failed[i]);
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+  return 1;
+}
+
+// stats() -> pending calls, dropped responses
+int l_stats(lua_State *L) {
+  ClusterBinding &b = binding(L);
+  lua_pushinteger(L, static_cast<lua_Integer>(b.sessions().pending_count()));
+  lua_pushinteger(L, static_cast<lua_Integer>(b.sessions().dropped_responses()));
+  return 2;
+}
+
+void ensure_binding(lua_State *L) {
+  LuaHost *host = LuaHost::from(L);
+  if (host->consumer(kModeCluster) == nullptr) host->install(kModeCluster, std::make_unique<ClusterBinding>(*host));
+}
+
+}  // namespace
+
+uint32_t cluster_next_session(lua_State *L) {
+  ensure_binding(L);
+  return binding(L).sessions().next_unregistered();
+}
+
+int open_silly_cluster(lua_State *L) {
+  ensure_binding(L);
+  const luaL_Reg fns[] = {
+      {"dispatch", l_dispatch}, {"request", l_request},   {"send", l_send},   {"response", l_response},
+      {"error", l_error},       {"faillink", l_faillink}, {"stats", l_stats}, {nullptr, nullptr},
+  };
+  luaL_newlib(L, fns);
+  lua_pushinteger(L, static_cast<lua_Integer>(cluster::kMaxRequestPayload));
+  lua_setfield(L, -2, "MAX_REQUEST");
+  lua_pushinteger(L, static_cast<lua_Integer>(cluster::kMaxResponsePayload));
+  lua_setfield(L, -2, "MAX_RESPONSE");
+  return 1;
+}
+
+}  // namespace silly
