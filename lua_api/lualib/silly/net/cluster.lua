@@ -33,6 +33,11 @@ local callinst = {} -- session -> instance
 local owner = {} -- fd -> instance, for every open link and listener
 local live = {} -- instances with open sockets: never collected
 local listening = {} -- fd -> true for listeners
+-- cmd number -> the name this process's calls used for it. A response is
+-- marshalled with the name when there is one, so that a marshal written
+-- as "if cmd == 'add' then cmd = 'sum' end" works on the serving side
+-- too (the wire carries only the number).
+local cmdnames = {}
 
 -- What a waiting call is woken with when it fails.
 local TIMEOUT, CLOSED = {}, {}
@@ -57,7 +62,7 @@ local function handle_request(inst, fd, session, cmd, traceid, body)
 	if res == nil then
 		return -- no response
 	end
-	local mok, rcmd, data, size = pcall(inst.__event.marshal, "response", cmd, res)
+	local mok, rcmd, data, size = pcall(inst.__event.marshal, "response", cmdnames[cmd] or cmd, res)
 	if not mok then
 		logger.error("[cluster] marshal of the response to cmd", cmd, "failed:", rcmd)
 		cc.error(fd, session, "marshal error: " .. first_line(rcmd))
@@ -210,6 +215,9 @@ local function encode(fname, inst, cmd, obj)
 	end
 	if type(data) ~= "string" and type(data) ~= "userdata" then
 		error(fname .. ": marshal must return data as a string or lightuserdata and size, got " .. type(data), 3)
+	end
+	if type(cmd) == "string" then
+		cmdnames[cmdn] = cmd
 	end
 	return cmdn, data, size
 end
