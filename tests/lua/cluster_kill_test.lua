@@ -1,0 +1,55 @@
+-- A peer killed with SIGKILL while 1000 calls are pending: every caller
+-- gets nil, "closed" at once, and no session stays allocated.
+local silly = require "silly"
+local time = require "silly.time"
+local cluster = require "silly.net.cluster"
+local waitgroup = require "silly.sync.waitgroup"
+local T = require "testaux"
+
+T.run(function()
+	local port = T.port()
+	local pid = T.spawn("helper_cluster_server.lua", "--delay=60000 --port=" .. port)
+	local client = cluster.new {
+		timeout = 30000,
+		marshal = function(_, cmd, body) return cmd, body end,
+		unmarshal = function(_, _, p, n) return silly.tostring(p, n) end,
+		call = function() end,
+		close = function() end,
+	}
+	local fd
+	for _ = 1, 100 do
+		fd = client.connect("127.0.0.1:" .. port)
+		if fd then
+			break
+		end
+		time.sleep(20)
+	end
+	T.ok(fd, "connected to the helper")
+	local wg = waitgroup.new()
+	local results = {}
+	local last_return = 0
+	for i = 1, 1000 do
+		wg:fork(function()
+			local r, err = client.call(fd, 1, "call " .. i)
+			results[i] = err or r
+			last_return = time.monotonic_us()
+		end)
+	end
+	time.sleep(300) -- the requests reach the helper and wait there
+	T.eq(cluster.stats().pending, 1000, "1000 calls pending")
+	T.kill(pid, "KILL")
+	local killed = time.monotonic_us()
+	wg:wait()
+	local took = (last_return - killed) / 1000
+	local closed = 0
+	for i = 1, 1000 do
+		if results[i] == "closed" then
+			closed = closed + 1
+		end
+	end
+	T.eq(closed, 1000, "every pending call returned nil, 'closed'")
+	print(string.format("1000 pending calls failed %.2f ms after the kill", took))
+	T.le(took, 10, "within 10 ms of the kill")
+	T.eq(cluster.stats().pending, 0, "no session left allocated")
+	T.eq(next(client.__fdaddr), nil, "the dead link is forgotten")
+end)
