@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <csignal>
 #include <cstring>
 
 #include "lua_api/host.h"
@@ -43,6 +44,8 @@ void set_search_path(lua_State *L, const char *field, const std::string &ours, c
 }  // namespace
 
 Runtime::Runtime(RuntimeOptions options) : host_(std::make_unique<LuaHost>(options)) {
+  // A write to a peer that hung up must fail with EPIPE, not end the process.
+  host_->loop().ignore_signal(SIGPIPE);
   lua_State *L = host_->L();
   luaL_openlibs(L);
   std::string dir = exe_dir();

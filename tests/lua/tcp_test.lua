@@ -96,6 +96,23 @@ T.run(function()
 	T.eq(r, nil)
 	T.eq(qerr, "active closed")
 
+	-- Writing to a peer that hung up fails; it never kills the process
+	-- (SIGPIPE is ignored).
+	local _, haddr = listen_any(function(c) tcp.close(c) end)
+	local hfd = T.ok(tcp.connect(haddr))
+	time.sleep(20)
+	local werr
+	for _ = 1, 200 do
+		local ok, e = tcp.write(hfd, string.rep("p", 65536))
+		if not ok then
+			werr = e
+			break
+		end
+		time.sleep(1)
+	end
+	T.ok(werr, "writes to a closed peer eventually fail")
+	tcp.close(hfd)
+
 	-- Connection refused, bad addresses, bad arguments.
 	local dead = T.ok(tcp.listen("127.0.0.1:0", function() end))
 	local dead_addr = tcp.sockname(dead)
