@@ -89,7 +89,15 @@ bool EventLoop::run_once(int max_wait_ms) {
   bool busy = sockets_.flush();
   int wait = busy ? 0 : timers_.wait_ms(monotonic_us());
   if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms)) wait = max_wait_ms;
-  int n = poller_.wait(events_, kMaxEvents, wait);
+  int n = 0;
+  if (wait != 0 && spin_us_ > 0) {
+    int64_t until = monotonic_us() + spin_us_;
+    do {
+      n = poller_.wait(events_, kMaxEvents, 0);
+    } while (n == 0 && monotonic_us() < until);
+    if (n == 0) wait = timers_.wait_ms(monotonic_us());
+  }
+  if (n == 0) n = poller_.wait(events_, kMaxEvents, wait);
   for (int i = 0; i < n && !stopping_; i++) {
     if (events_[i].token == kSignalToken) {
       drain_signals();

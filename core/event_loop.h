@@ -46,6 +46,10 @@ class EventLoop {
   bool run_once(int max_wait_ms = -1);
   void run();
   void stop() { stopping_ = true; }
+  // Before blocking, poll without waiting for up to `us` microseconds.
+  // Waking a sleeping thread costs tens of microseconds on some machines
+  // (virtual ones especially); a short spin keeps a busy node awake.
+  void set_spin(int us) { spin_us_ = us; }
   bool stopping() const { return stopping_; }
 
  private:
@@ -57,6 +61,7 @@ class EventLoop {
   LoopHandler *handler_ = nullptr;
   int signal_pipe_[2] = {-1, -1};
   bool stopping_ = false;
+  int spin_us_ = 0;
   static constexpr int kMaxEvents = 512;
   PollEvent events_[kMaxEvents];
 };

@@ -30,12 +30,10 @@ class ClusterBinding : public ModeConsumer, public cluster::DeadlineScheduler {
   explicit ClusterBinding(LuaHost &host) : host_(host), sessions_(*this) {}
 
   cluster::SessionTable &sessions() { return sessions_; }
-  void set_callbacks(int request, int response, int timeout, int malformed, int drain) {
-    drain_ref_ = drain;
-    request_ref_ = request;
-    response_ref_ = response;
+  void set_callbacks(int link, int timeout, int drain) {
+    link_ref_ = link;
     timeout_ref_ = timeout;
-    malformed_ref_ = malformed;
+    drain_ref_ = drain;
   }
 
   uint64_t schedule(int timeout_ms, uint32_t session) override {
@@ -54,63 +52,78 @@ class ClusterBinding : public ModeConsumer, public cluster::DeadlineScheduler {
     drain(L);
   }
 
-  // Frames of one read are handled, then the tasks they woke run: one
-  // drain per batch instead of one per frame.
+  // One call into Lua per read: the Lua side pulls the frames with next()
+  // and the tasks they woke run after the batch.
   void on_data(SocketId id, RingBuffer &in) override {
+    if (link_ref_ == LUA_NOREF) return;
     lua_State *L = host_.L();
-    handle_frames(id, in);
+    batch_id_ = id;
+    batch_in_ = &in;
+    consumed_ = 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, link_ref_);
+    lua_pushinteger(L, id);
+    call(L, 1);
+    if (batch_valid()) in.consume(consumed_);
+    batch_id_ = 0;
+    batch_in_ = nullptr;
     drain(L);
   }
 
- private:
-  void handle_frames(SocketId id, RingBuffer &in) {
-    lua_State *L = host_.L();
+  // next(fd): the next frame of the batch being handled, pushed as
+  //   1, session, cmd, traceid, ptr, size        a request
+  //   2, session, ptr|nil, size, remote_error    a response to a pending call
+  //   3, reason                                  a malformed frame
+  // or nothing. The previous frame's payload is released first, so each
+  // pointer is valid until the next call.
+  int next(lua_State *L, SocketId id) {
+    if (id != batch_id_ || !batch_valid()) return 0;
+    RingBuffer &in = *batch_in_;
     for (;;) {
+      in.consume(consumed_);
+      consumed_ = 0;
       cluster::Frame f;
       std::string error;
       cluster::ParseStatus st = cluster::parse_frame(in, &f, &error);
-      if (st == cluster::ParseStatus::kNeedMore) return;
+      if (st == cluster::ParseStatus::kNeedMore) return 0;
       if (st == cluster::ParseStatus::kMalformed) {
         log_line(LogLevel::kError, "[cluster] link %lld: malformed frame, closing it: %s",
                  static_cast<long long>(id), error.c_str());
         in.clear();
-        if (malformed_ref_ == LUA_NOREF) return;
-        lua_rawgeti(L, LUA_REGISTRYINDEX, malformed_ref_);
-        lua_pushinteger(L, id);
-        call(L, 1);
-        return;
+        lua_pushinteger(L, 3);
+        lua_pushlstring(L, error.data(), error.size());
+        return 2;
       }
-      if (f.response) {
-        // Late responses (timed out, or to a one-way send) are dropped.
-        if (sessions_.finish(f.session) && response_ref_ != LUA_NOREF) {
-          lua_rawgeti(L, LUA_REGISTRYINDEX, response_ref_);
-          lua_pushinteger(L, f.session);
-          if (f.size >= kRemoteErrorLen && std::memcmp(f.payload, kRemoteError, kRemoteErrorLen) == 0) {
-            lua_pushnil(L);
-            lua_pushinteger(L, 0);
-            lua_pushlstring(L, reinterpret_cast<const char *>(f.payload) + kRemoteErrorLen,
-                            f.size - kRemoteErrorLen);
-          } else {
-            lua_pushlightuserdata(L, const_cast<uint8_t *>(f.payload));
-            lua_pushinteger(L, static_cast<lua_Integer>(f.size));
-            lua_pushnil(L);
-          }
-          call(L, 4);
-        }
-      } else if (request_ref_ != LUA_NOREF) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, request_ref_);
-        lua_pushinteger(L, id);
+      consumed_ = f.wire_size;
+      if (!f.response) {
+        lua_pushinteger(L, 1);
         lua_pushinteger(L, f.session);
         lua_pushinteger(L, f.cmd);
         lua_pushinteger(L, static_cast<lua_Integer>(f.traceid));
         lua_pushlightuserdata(L, const_cast<uint8_t *>(f.payload));
         lua_pushinteger(L, static_cast<lua_Integer>(f.size));
-        call(L, 6);
+        return 6;
       }
-      // The script may have closed the link while handling the frame.
-      if (host_.sockets().input(id) != &in || host_.sockets().alive(id) != 1) return;
-      in.consume(f.wire_size);
+      // Late responses (timed out, or to a one-way send) are dropped here.
+      if (!sessions_.finish(f.session)) continue;
+      lua_pushinteger(L, 2);
+      lua_pushinteger(L, f.session);
+      if (f.size >= kRemoteErrorLen && std::memcmp(f.payload, kRemoteError, kRemoteErrorLen) == 0) {
+        lua_pushnil(L);
+        lua_pushinteger(L, 0);
+        lua_pushlstring(L, reinterpret_cast<const char *>(f.payload) + kRemoteErrorLen, f.size - kRemoteErrorLen);
+        return 5;
+      }
+      lua_pushlightuserdata(L, const_cast<uint8_t *>(f.payload));
+      lua_pushinteger(L, static_cast<lua_Integer>(f.size));
+      return 4;
     }
+  }
+
+ private:
+  // The script may close the link while handling a frame.
+  bool batch_valid() {
+    return batch_in_ != nullptr && host_.sockets().input(batch_id_) == batch_in_ &&
+           host_.sockets().alive(batch_id_) == 1;
   }
 
   void drain(lua_State *L) {
@@ -128,11 +141,12 @@ class ClusterBinding : public ModeConsumer, public cluster::DeadlineScheduler {
 
   LuaHost &host_;
   cluster::SessionTable sessions_;
-  int request_ref_ = LUA_NOREF;
-  int response_ref_ = LUA_NOREF;
+  int link_ref_ = LUA_NOREF;
   int timeout_ref_ = LUA_NOREF;
-  int malformed_ref_ = LUA_NOREF;
   int drain_ref_ = LUA_NOREF;
+  SocketId batch_id_ = 0;
+  RingBuffer *batch_in_ = nullptr;
+  size_t consumed_ = 0;
 };
 
 ClusterBinding &binding(lua_State *L) {
@@ -177,18 +191,19 @@ int push_send_error(lua_State *L, int rc) {
   return push_fail(L, gone ? "closed" : socket_strerror(rc));
 }
 
-// dispatch(on_request, on_response, on_timeout, on_malformed, drain)
+// dispatch(on_link, on_timeout, drain): on_link(fd) runs once per read
+// and pulls the frames with next(fd).
 int l_dispatch(lua_State *L) {
-  for (int i = 1; i <= 5; i++) luaL_checktype(L, i, LUA_TFUNCTION);
-  lua_settop(L, 5);
+  for (int i = 1; i <= 3; i++) luaL_checktype(L, i, LUA_TFUNCTION);
+  lua_settop(L, 3);
   int drain = luaL_ref(L, LUA_REGISTRYINDEX);
-  int malformed = luaL_ref(L, LUA_REGISTRYINDEX);
   int timeout = luaL_ref(L, LUA_REGISTRYINDEX);
-  int response = luaL_ref(L, LUA_REGISTRYINDEX);
-  int request = luaL_ref(L, LUA_REGISTRYINDEX);
-  binding(L).set_callbacks(request, response, timeout, malformed, drain);
+  int link = luaL_ref(L, LUA_REGISTRYINDEX);
+  binding(L).set_callbacks(link, timeout, drain);
   return 0;
 }
+
+int l_next(lua_State *L) { return binding(L).next(L, luaL_checkinteger(L, 1)); }
 
 // request(fd, cmd, traceid, data [, size], timeout_ms) -> session | nil, err
 int l_request(lua_State *L) {
@@ -312,7 +327,7 @@ uint32_t cluster_next_session(lua_State *L) {
 int open_silly_cluster(lua_State *L) {
   ensure_binding(L);
   const luaL_Reg fns[] = {
-      {"dispatch", l_dispatch}, {"request", l_request},   {"send", l_send},   {"response", l_response},
+      {"dispatch", l_dispatch}, {"next", l_next}, {"request", l_request},   {"send", l_send},   {"response", l_response},
       {"error", l_error},       {"faillink", l_faillink}, {"stats", l_stats}, {nullptr, nullptr},
   };
   luaL_newlib(L, fns);

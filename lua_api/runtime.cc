@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
 #include <csignal>
 #include <cstring>
 
@@ -46,6 +47,10 @@ void set_search_path(lua_State *L, const char *field, const std::string &ours, c
 Runtime::Runtime(RuntimeOptions options) : host_(std::make_unique<LuaHost>(options)) {
   // A write to a peer that hung up must fail with EPIPE, not end the process.
   host_->loop().ignore_signal(SIGPIPE);
+  for (const std::string &arg : options.args) {
+    static const char kSpin[] = "--sys.loop.spin_us=";
+    if (arg.compare(0, sizeof(kSpin) - 1, kSpin) == 0) host_->loop().set_spin(std::atoi(arg.c_str() + sizeof(kSpin) - 1));
+  }
   lua_State *L = host_->L();
   luaL_openlibs(L);
   std::string dir = exe_dir();

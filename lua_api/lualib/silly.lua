@@ -12,7 +12,6 @@ local co_yield = coroutine.yield
 local co_running = coroutine.running
 local traceback = debug.traceback
 local xpcall = xpcall
-local tremove = table.remove
 local type = type
 local tostring = tostring
 local error = error
@@ -26,6 +25,7 @@ M.gitsha1 = ""
 local task_status = setmetatable({}, {__mode = "k"})
 local task_trace = setmetatable({}, {__mode = "k"})
 local task_pool = {}
+local pool_size = 0
 local runq_co, runq_val = {}, {}
 local runq_head, runq_tail = 1, 0
 local handlers = {}
@@ -36,32 +36,32 @@ local function log_error(...)
 	logc.write(3, 0, ...)
 end
 
-local function errhandler(e)
-	return traceback(tostring(e), 2)
-end
-
 -- A task runs f, then parks its coroutine in the pool; the next resume of
 -- a parked coroutine passes the next function to run (a tail call, so the
--- coroutine's stack does not grow).
+-- coroutine's stack does not grow). f is not wrapped in a protected call:
+-- an error ends the coroutine, resume() logs it with the coroutine's own
+-- traceback, and only coroutines that finished cleanly are reused.
 local task_entry
 task_entry = function(f, ...)
-	local ok, err = xpcall(f, errhandler, ...)
+	f(...)
 	local co = co_running()
-	if not ok then
-		log_error("[silly] task resume", err)
-	end
 	task_trace[co] = nil
 	if hook_term then
 		hook_term(co)
 	end
 	task_status[co] = "EXIT"
-	task_pool[#task_pool + 1] = co
+	pool_size = pool_size + 1
+	task_pool[pool_size] = co
 	return task_entry(co_yield("EXIT"))
 end
 
 local function task_new()
-	local co = tremove(task_pool)
-	if not co then
+	local co
+	if pool_size > 0 then
+		co = task_pool[pool_size]
+		task_pool[pool_size] = nil
+		pool_size = pool_size - 1
+	else
 		co = co_create(task_entry)
 	end
 	if hook_create then
@@ -74,10 +74,12 @@ local function resume(co, ...)
 	task_status[co] = "RUN"
 	local ok, err = co_resume(co, ...)
 	if not ok then
-		-- Only an error escaping task_entry itself lands here.
 		task_status[co] = nil
 		task_trace[co] = nil
-		log_error("[silly] task close", traceback(co, tostring(err)))
+		if hook_term then
+			hook_term(co)
+		end
+		log_error("[silly] task resume", traceback(co, tostring(err)))
 	end
 end
 
@@ -129,6 +131,14 @@ function M._spawn(f, ...)
 	return co
 end
 
+-- Runs f(...) in a new task now, under the trace id `trace`.
+function M._spawn_traced(trace, f, ...)
+	local co = task_new()
+	task_trace[co] = trace
+	resume(co, f, ...)
+	return co
+end
+
 -- Raises, naming `fname`, unless the caller may suspend.
 local function checkblock(fname)
 	local co = co_running()
@@ -145,6 +155,25 @@ function M._suspend(fname, status)
 	if task_status[co] ~= "RUN" then
 		error(fname .. ": must be called inside a task (see silly.fork)", 3)
 	end
+	task_status[co] = status
+	return co_yield(status)
+end
+
+-- Resumes a suspended task now, passing it the arguments; for events
+-- whose data is valid only during the call (a payload in a receive ring).
+M._resume = resume
+
+-- The running task if it may suspend (nil otherwise), and its trace id.
+function M._current()
+	local co = co_running()
+	if task_status[co] ~= "RUN" then
+		return nil, 0
+	end
+	return co, task_trace[co] or 0
+end
+
+-- Suspends `co`, the running task checked by _current(), in `status`.
+function M._park(co, status)
 	task_status[co] = status
 	return co_yield(status)
 end

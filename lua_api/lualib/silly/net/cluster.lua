@@ -17,19 +17,22 @@ local error = error
 local mtype = math.type
 local traceback = debug.traceback
 local spawn = silly._spawn
+local spawn_traced = silly._spawn_traced
+local current = silly._current
+local park = silly._park
+local ctracenew = require "silly.c".tracenew
 local wake = silly._wake
+local next = next
 local suspend = silly._suspend
 local running = silly.running
-local settrace = silly.trace
 local tracenew = silly.tracenew
 local crequest = cc.request
 local cresponse = cc.response
+local xpcall = xpcall
 
 local M = {}
 
 local waiting = {} -- session -> task
-local callcmd = {} -- session -> the cmd given to call (for unmarshal)
-local callinst = {} -- session -> instance
 local owner = {} -- fd -> instance, for every open link and listener
 local live = {} -- instances with open sockets: never collected
 local listening = {} -- fd -> true for listeners
@@ -39,80 +42,42 @@ local listening = {} -- fd -> true for listeners
 -- too (the wire carries only the number).
 local cmdnames = {}
 
--- What a waiting call is woken with when it fails.
+-- What a waiting call is resumed with when it fails.
 local TIMEOUT, CLOSED = {}, {}
-local FAILED = {} -- metatable of {reason}
-
-local function fail(reason)
-	return setmetatable({reason}, FAILED)
-end
 
 local function first_line(s)
 	return (tostring(s):match("^[^\n]*"))
 end
 
-local function handle_request(inst, fd, session, cmd, traceid, body)
-	settrace(traceid)
-	local ok, res = xpcall(inst.__event.call, traceback, body, cmd, fd)
-	if not ok then
-		logger.error("[cluster] handler of cmd", cmd, "on link", fd, "failed:", res)
-		cc.error(fd, session, "handler error: " .. first_line(res))
-		return
-	end
+-- Unmarshal, handler and marshal of one request, in the request's task.
+-- It starts synchronously inside the batch, so ptr is still valid for
+-- unmarshal; the handler may then yield as it likes.
+local function serve(inst, fd, session, cmd, ptr, size)
+	local conf = inst.__event
+	local body = conf.unmarshal("request", cmd, ptr, size)
+	local res = conf.call(body, cmd, fd)
 	if res == nil then
 		return -- no response
 	end
-	local mok, rcmd, data, size = pcall(inst.__event.marshal, "response", cmdnames[cmd] or cmd, res)
-	if not mok then
-		logger.error("[cluster] marshal of the response to cmd", cmd, "failed:", rcmd)
-		cc.error(fd, session, "marshal error: " .. first_line(rcmd))
-		return
-	end
-	local sent, err = cresponse(fd, session, data, size)
+	local _, data, dsize = conf.marshal("response", cmdnames[cmd] or cmd, res)
+	local sent, err = cresponse(fd, session, data, dsize)
 	if not sent and err ~= "closed" then
-		logger.error("[cluster] response to cmd", cmd, "on link", fd, "not sent:", err)
-		cc.error(fd, session, err)
+		error(err, 0)
 	end
 end
 
-local function on_request(fd, session, cmd, traceid, ptr, size)
-	local inst = owner[fd]
-	if not inst then
-		return
-	end
-	local ok, body = pcall(inst.__event.unmarshal, "request", cmd, ptr, size)
+local function handle_request(inst, fd, session, cmd, ptr, size)
+	local ok, err = xpcall(serve, traceback, inst, fd, session, cmd, ptr, size)
 	if not ok then
-		logger.error("[cluster] unmarshal of cmd", cmd, "on link", fd, "failed:", body)
-		cc.error(fd, session, "unmarshal error: " .. first_line(body))
-		return
-	end
-	spawn(handle_request, inst, fd, session, cmd, traceid, body)
-end
-
-local function on_response(session, ptr, size, remote_error)
-	local co = waiting[session]
-	if not co then
-		return
-	end
-	waiting[session] = nil
-	local cmd, inst = callcmd[session], callinst[session]
-	callcmd[session], callinst[session] = nil, nil
-	if remote_error then
-		wake(co, fail("remote " .. remote_error))
-		return
-	end
-	local ok, body = pcall(inst.__event.unmarshal, "response", cmd, ptr, size)
-	if ok then
-		wake(co, body)
-	else
-		wake(co, fail("unmarshal error: " .. first_line(body)))
+		logger.error("[cluster] request cmd", cmd, "on link", fd, "failed:", err)
+		cc.error(fd, session, "handler error: " .. first_line(err))
 	end
 end
 
 local function release(session, why)
 	local co = waiting[session]
 	if co then
-		waiting[session], callcmd[session], callinst[session] = nil, nil, nil
+		waiting[session] = nil
 		wake(co, why)
 	end
 end
@@ -142,15 +107,37 @@ local function drop_link(inst, fd, errno)
 end
 
 local EPROTO = 71
+local cnext = cc.next
+local resume = silly._resume
 
-local function on_malformed(fd)
-	local inst = owner[fd]
-	if inst then
-		drop_link(inst, fd, EPROTO)
+-- Every frame of one read.
+local function on_link(fd)
+	while true do
+		local kind, session, a, b, c, d = cnext(fd)
+		if kind == 1 then -- request: a=cmd b=traceid c=ptr d=size
+			local inst = owner[fd]
+			if inst then
+				spawn_traced(b, handle_request, inst, fd, session, a, c, d)
+			end
+		elseif kind == 2 then -- response: a=ptr b=size c=remote error
+			local co = waiting[session]
+			if co then
+				waiting[session] = nil
+				resume(co, a, b, c)
+			end
+		elseif kind == 3 then
+			local inst = owner[fd]
+			if inst then
+				drop_link(inst, fd, EPROTO)
+			end
+			return
+		else
+			return
+		end
 	end
 end
 
-cc.dispatch(on_request, on_response, on_timeout, on_malformed, silly._drain)
+cc.dispatch(on_link, on_timeout, silly._drain)
 
 --------------------------------------------------------------------------
 
@@ -276,38 +263,50 @@ local function new(conf)
 		return fd
 	end
 
+	local unmarshal = conf.unmarshal
+
 	function inst.call(fd, cmd, obj)
-		check_fd("cluster.call", fd)
-		local co = running()
+		if mtype(fd) ~= "integer" then
+			error("cluster.call: fd (integer) expected, got " .. type(fd), 2)
+		end
 		if owner[fd] ~= inst then
 			return nil, "closed"
+		end
+		local co, trace = current()
+		if not co then
+			error("cluster.call: must be called inside a task (see silly.fork)", 2)
 		end
 		local cmdn, data, size = encode("cluster.call", inst, cmd, obj)
 		if not cmdn then
 			return nil, data
 		end
-		silly._checkblock("cluster.call")
+		if trace == 0 then
+			trace = ctracenew()
+		end
 		local session, err
 		if size then
-			session, err = crequest(fd, cmdn, tracenew(), data, size, timeout)
+			session, err = crequest(fd, cmdn, trace, data, size, timeout)
 		else
-			session, err = crequest(fd, cmdn, tracenew(), data, timeout)
+			session, err = crequest(fd, cmdn, trace, data, timeout)
 		end
 		if not session then
 			return nil, err
 		end
 		waiting[session] = co
-		callcmd[session] = cmd
-		callinst[session] = inst
-		local r = suspend("cluster.call", "WAIT")
-		if r == TIMEOUT then
+		-- Resumed at once when the response is read, with its payload.
+		local ptr, psize, remote = park(co, "WAIT")
+		if ptr == TIMEOUT then
 			return nil, "timeout"
-		elseif r == CLOSED then
+		elseif ptr == CLOSED then
 			return nil, "closed"
-		elseif getmetatable(r) == FAILED then
-			return nil, r[1]
+		elseif remote then
+			return nil, "remote " .. remote
 		end
-		return r
+		local ok, body = pcall(unmarshal, "response", cmd, ptr, psize)
+		if not ok then
+			return nil, "unmarshal error: " .. first_line(body)
+		end
+		return body
 	end
 
 	function inst.send(fd, cmd, obj)

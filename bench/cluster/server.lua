@@ -1,0 +1,27 @@
+-- Cluster benchmark server: 16-byte payloads with a string codec.
+-- cmd 1 echoes; cmd 2 is one-way (counted, no response); cmd 3 returns
+-- how many one-way sends arrived.
+-- silly server.lua --port=N
+local silly = require "silly"
+local env = require "silly.env"
+local cluster = require "silly.net.cluster"
+local tostring = silly.tostring
+
+collectgarbage(require "silly.env".get("gc") or "incremental")
+local oneway = 0
+local node = cluster.new {
+	marshal = function(_, cmd, body) return cmd, body end,
+	unmarshal = function(_, _, p, n) return tostring(p, n) end,
+	call = function(body, cmd)
+		if cmd == 1 then
+			return body
+		elseif cmd == 2 then
+			oneway = oneway + 1
+			return nil
+		elseif cmd == 3 then
+			return string.format("%16d", oneway)
+		end
+	end,
+	close = function() end,
+}
+assert(node.listen("127.0.0.1:" .. env.get("port")))
