@@ -558,7 +558,7 @@ void SocketManager::do_write(Socket *s) {
   if (s->state == kClosing) destroy(s->id);
 }
 
-bool SocketManager::flush() {
+void SocketManager::flush_writes() {
   for (size_t i = 0; i < dirty_.size(); i++) {
     Socket *s = find(dirty_[i]);
     if (s == nullptr) continue;
@@ -566,6 +566,10 @@ bool SocketManager::flush() {
     if (s->kind == kStream && !s->want_write && s->fd >= 0) do_write(s);
   }
   dirty_.clear();
+}
+
+bool SocketManager::flush() {
+  flush_writes();
   if (reread_.empty()) return false;
   std::vector<SocketId> again;
   again.swap(reread_);

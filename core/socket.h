@@ -107,6 +107,9 @@ class SocketManager {
   // Writes every socket written to since the last flush; true when some
   // reads were cut short for fairness and should be retried without waiting.
   bool flush();
+  // Writes what is queued now, without the re-reads flush() also does;
+  // safe to call while handling a read.
+  void flush_writes();
   bool has_backlog() const { return !reread_.empty(); }
 
  private:

@@ -60,6 +60,7 @@ class ClusterBinding : public ModeConsumer, public cluster::DeadlineScheduler {
     batch_id_ = id;
     batch_in_ = &in;
     consumed_ = 0;
+    batch_frames_ = 0;
     lua_rawgeti(L, LUA_REGISTRYINDEX, link_ref_);
     lua_pushinteger(L, id);
     call(L, 1);
@@ -78,6 +79,9 @@ class ClusterBinding : public ModeConsumer, public cluster::DeadlineScheduler {
   int next(lua_State *L, SocketId id) {
     if (id != batch_id_ || !batch_valid()) return 0;
     RingBuffer &in = *batch_in_;
+    // In a long batch, what the handlers wrote so far leaves now, so the
+    // peer works on it while this side handles the rest.
+    if (++batch_frames_ % kFlushEvery == 0) host_.sockets().flush_writes();
     for (;;) {
       in.consume(consumed_);
       consumed_ = 0;
@@ -147,6 +151,8 @@ class ClusterBinding : public ModeConsumer, public cluster::DeadlineScheduler {
   SocketId batch_id_ = 0;
   RingBuffer *batch_in_ = nullptr;
   size_t consumed_ = 0;
+  unsigned batch_frames_ = 0;
+  static constexpr unsigned kFlushEvery = 32;
 };
 
 ClusterBinding &binding(lua_State *L) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -78,6 +79,18 @@ void frames(std::string *buf, F fn) {
   buf->erase(0, at);
 }
 
+// With SPIN set, reads never sleep: the floor for latency on a machine
+// where waking a sleeping thread is slow.
+bool g_spin = false;
+
+ssize_t read_some(int fd, char *buf, size_t n) {
+  if (!g_spin) return read(fd, buf, n);
+  for (;;) {
+    ssize_t r = recv(fd, buf, n, MSG_DONTWAIT);
+    if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
+  }
+}
+
 int serve(int port) {
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
   int on = 1;
@@ -91,7 +104,7 @@ int serve(int port) {
     std::string in, out;
     char buf[65536];
     for (;;) {
-      ssize_t r = read(fd, buf, sizeof(buf));
+      ssize_t r = read_some(fd, buf, sizeof(buf));
       if (r <= 0) break;
       in.append(buf, static_cast<size_t>(r));
       out.clear();
@@ -157,7 +170,7 @@ int latency(int port, int calls) {
     write_all(fd, out);
     bool got = false;
     while (!got) {
-      ssize_t r = read(fd, buf, sizeof(buf));
+      ssize_t r = read_some(fd, buf, sizeof(buf));
       if (r <= 0) return 1;
       in.append(buf, static_cast<size_t>(r));
       frames(&in, [&](uint32_t, bool, const char *, size_t) { got = true; });
@@ -172,6 +185,7 @@ int latency(int port, int calls) {
 }  // namespace
 
 int main(int argc, char **argv) {
+  g_spin = std::getenv("SPIN") != nullptr;
   if (argc >= 3 && std::strcmp(argv[1], "server") == 0) return serve(std::atoi(argv[2]));
   if (argc >= 5 && std::strcmp(argv[1], "client") == 0) return client(std::atoi(argv[2]), std::atoi(argv[3]), std::atoi(argv[4]));
   if (argc >= 4 && std::strcmp(argv[1], "latency") == 0) return latency(std::atoi(argv[2]), std::atoi(argv[3]));
