@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "lua_api/host.h"
 #include "lua_api/modules.h"
+#include "lua_api/payload.h"
 
 namespace silly {
 
@@ -159,22 +160,6 @@ ClusterBinding &binding(lua_State *L) {
   return *static_cast<ClusterBinding *>(LuaHost::from(L)->consumer(kModeCluster));
 }
 
-// Reads (data, size) at idx: a string, or a lightuserdata the caller keeps.
-bool check_payload(lua_State *L, int idx, const void **data, size_t *size) {
-  if (lua_type(L, idx) == LUA_TSTRING) {
-    *data = lua_tolstring(L, idx, size);
-    return true;
-  }
-  if (lua_type(L, idx) == LUA_TLIGHTUSERDATA) {
-    *data = lua_touserdata(L, idx);
-    lua_Integer n = luaL_checkinteger(L, idx + 1);
-    if (n < 0) return false;
-    *size = static_cast<size_t>(n);
-    return true;
-  }
-  return false;
-}
-
 int push_fail(lua_State *L, const char *msg) {
   lua_pushnil(L);
   lua_pushstring(L, msg);
@@ -218,14 +203,9 @@ int l_request(lua_State *L) {
   auto trace = static_cast<uint64_t>(luaL_checkinteger(L, 3));
   const void *data;
   size_t size;
-  if (!check_payload(L, 4, &data, &size)) return luaL_error(L, "cluster.call: marshal returned no data");
+  if (!read_payload(L, 4, &data, &size)) return luaL_error(L, "cluster.call: marshal returned no data");
   int timeout = static_cast<int>(luaL_checkinteger(L, lua_type(L, 4) == LUA_TSTRING ? 5 : 6));
-  if (size > cluster::kMaxRequestPayload) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "payload too large: %d bytes (at most %d)", static_cast<int>(size),
-                    static_cast<int>(cluster::kMaxRequestPayload));
-    return 2;
-  }
+  if (size > cluster::kMaxRequestPayload) return push_too_large(L, size, cluster::kMaxRequestPayload);
   ClusterBinding &b = binding(L);
   cluster::FrameParts parts;
   // The session is opened only once the frame is queued, so a refused
@@ -248,13 +228,8 @@ int l_send(lua_State *L) {
   auto trace = static_cast<uint64_t>(luaL_checkinteger(L, 3));
   const void *data;
   size_t size;
-  if (!check_payload(L, 4, &data, &size)) return luaL_error(L, "cluster.send: marshal returned no data");
-  if (size > cluster::kMaxRequestPayload) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "payload too large: %d bytes (at most %d)", static_cast<int>(size),
-                    static_cast<int>(cluster::kMaxRequestPayload));
-    return 2;
-  }
+  if (!read_payload(L, 4, &data, &size)) return luaL_error(L, "cluster.send: marshal returned no data");
+  if (size > cluster::kMaxRequestPayload) return push_too_large(L, size, cluster::kMaxRequestPayload);
   cluster::FrameParts parts;
   cluster::make_request(binding(L).sessions().next_unregistered(), cmd, trace, size, &parts);
   int rc = send_frame(L, fd, parts, data, size);
@@ -269,13 +244,8 @@ int l_response(lua_State *L) {
   auto session = static_cast<uint32_t>(luaL_checkinteger(L, 2));
   const void *data;
   size_t size;
-  if (!check_payload(L, 3, &data, &size)) return luaL_error(L, "cluster: marshal returned no data for a response");
-  if (size > cluster::kMaxResponsePayload) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "payload too large: %d bytes (at most %d)", static_cast<int>(size),
-                    static_cast<int>(cluster::kMaxResponsePayload));
-    return 2;
-  }
+  if (!read_payload(L, 3, &data, &size)) return luaL_error(L, "cluster: marshal returned no data for a response");
+  if (size > cluster::kMaxResponsePayload) return push_too_large(L, size, cluster::kMaxResponsePayload);
   cluster::FrameParts parts;
   cluster::make_response(session, size, &parts);
   int rc = send_frame(L, fd, parts, data, size);

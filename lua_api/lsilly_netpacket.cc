@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "lua_api/host.h"
 #include "lua_api/modules.h"
+#include "lua_api/payload.h"
 
 namespace silly {
 
@@ -113,19 +114,6 @@ int l_clear(lua_State *L) {
   return 0;
 }
 
-bool payload(lua_State *L, int idx, const void **data, size_t *size) {
-  if (lua_type(L, idx) == LUA_TSTRING) {
-    *data = lua_tolstring(L, idx, size);
-    return true;
-  }
-  if (lua_type(L, idx) == LUA_TLIGHTUSERDATA) {
-    *data = lua_touserdata(L, idx);
-    *size = static_cast<size_t>(luaL_checkinteger(L, idx + 1));
-    return true;
-  }
-  return false;
-}
-
 // Returns a malloc'd copy of the frame in `rb` as (ptr, size).
 int push_frame(lua_State *L, RingBuffer &rb) {
   size_t n = rb.size();
@@ -143,13 +131,8 @@ int l_request(lua_State *L) {
   auto trace = static_cast<uint64_t>(luaL_checkinteger(L, 2));
   const void *data;
   size_t size;
-  if (!payload(L, 3, &data, &size)) return luaL_error(L, "netpacket.request: string or lightuserdata expected");
-  if (size > cluster::kMaxRequestPayload) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "netpacket.request: payload of %d bytes is larger than %d", static_cast<int>(size),
-                    static_cast<int>(cluster::kMaxRequestPayload));
-    return 2;
-  }
+  if (!read_payload(L, 3, &data, &size)) return luaL_error(L, "netpacket.request: string or lightuserdata expected");
+  if (size > cluster::kMaxRequestPayload) return push_too_large(L, size, cluster::kMaxRequestPayload);
   uint32_t session = cluster_next_session(L);
   RingBuffer rb(cluster::kLengthSize + size + cluster::kRequestTrailer);
   cluster::append_request(rb, session, cmd, trace, data, size);
@@ -163,13 +146,8 @@ int l_response(lua_State *L) {
   auto session = static_cast<uint32_t>(luaL_checkinteger(L, 1));
   const void *data;
   size_t size;
-  if (!payload(L, 2, &data, &size)) return luaL_error(L, "netpacket.response: string or lightuserdata expected");
-  if (size > cluster::kMaxResponsePayload) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "netpacket.response: payload of %d bytes is larger than %d", static_cast<int>(size),
-                    static_cast<int>(cluster::kMaxResponsePayload));
-    return 2;
-  }
+  if (!read_payload(L, 2, &data, &size)) return luaL_error(L, "netpacket.response: string or lightuserdata expected");
+  if (size > cluster::kMaxResponsePayload) return push_too_large(L, size, cluster::kMaxResponsePayload);
   RingBuffer rb(cluster::kLengthSize + size + cluster::kResponseTrailer);
   cluster::append_response(rb, session, data, size);
   return push_frame(L, rb);

@@ -10,8 +10,8 @@ local T = require "testaux"
 
 local function node(extra)
 	local conf = {
-		marshal = function(_, cmd, body) return cmd, body end,
-		unmarshal = function(_, _, p, n) return silly.tostring(p, n) end,
+		marshal = T.string_marshal,
+		unmarshal = T.string_unmarshal,
 		call = function(body) return body end,
 		close = function() end,
 	}

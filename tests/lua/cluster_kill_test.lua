@@ -11,8 +11,8 @@ T.run(function()
 	local pid = T.spawn("helper_cluster_server.lua", "--delay=60000 --port=" .. port)
 	local client = cluster.new {
 		timeout = 30000,
-		marshal = function(_, cmd, body) return cmd, body end,
-		unmarshal = function(_, _, p, n) return silly.tostring(p, n) end,
+		marshal = T.string_marshal,
+		unmarshal = T.string_unmarshal,
 		call = function() end,
 		close = function() end,
 	}

@@ -112,6 +112,14 @@ function T.port()
 	return 20000 + (silly.pid * 37 + port_seq * 101) % 30000
 end
 
+-- A cluster codec for tests: cmds pass as given, payloads are strings.
+function T.string_marshal(_, cmd, body)
+	return cmd, body
+end
+function T.string_unmarshal(_, _, ptr, size)
+	return silly.tostring(ptr, size)
+end
+
 T.silly = env.get("test.silly")
 T.dir = env.get("test.dir")
 
