@@ -132,6 +132,30 @@ int l_write(lua_State *L) {
   return 0;
 }
 
+// Renders fmt with the values from `arg` on into *body; returns the
+// format error, if any, for the caller to raise once its strings are gone.
+const char *format_body(lua_State *L, const char *fmt, size_t flen, int arg, std::string *body, char *bad) {
+  int top = lua_gettop(L);
+  for (size_t i = 0; i < flen; i++) {
+    if (fmt[i] != '%') {
+      body->push_back(fmt[i]);
+      continue;
+    }
+    char spec = i + 1 < flen ? fmt[++i] : '\0';
+    if (spec == '%') {
+      body->push_back('%');
+    } else if (spec == 's') {
+      if (arg > top) return "no value";
+      append_value(L, body, arg++, 0);
+      body->push_back(' ');
+    } else {
+      *bad = spec;
+      return "invalid option";
+    }
+  }
+  return nullptr;
+}
+
 // writef(level, traceid, fmt, ...): only %s and %% are allowed; each %s
 // becomes the value followed by a space.
 int l_writef(lua_State *L) {
@@ -139,32 +163,25 @@ int l_writef(lua_State *L) {
   auto trace = static_cast<uint64_t>(luaL_optinteger(L, 2, 0));
   size_t flen;
   const char *fmt = luaL_checklstring(L, 3, &flen);
-  int top = lua_gettop(L);
-  int arg = 4;
-  std::string body;
-  for (size_t i = 0; i < flen; i++) {
-    if (fmt[i] != '%') {
-      body.push_back(fmt[i]);
-      continue;
-    }
-    char spec = i + 1 < flen ? fmt[++i] : '\0';
-    if (spec == '%') {
-      body.push_back('%');
-    } else if (spec == 's') {
-      if (arg > top) return luaL_error(L, "no value");
-      append_value(L, &body, arg++, 0);
-      body.push_back(' ');
-    } else {
-      return luaL_error(L, "invalid option '%%%c' to 'format', only support '%%s'", spec);
+  const char *error;
+  char bad = 0;
+  {
+    // Strings live in this scope only: a Lua error must not skip their
+    // destructors.
+    std::string body;
+    error = format_body(L, fmt, flen, 4, &body, &bad);
+    if (error == nullptr) {
+      std::string line;
+      append_header(&line, level, trace);
+      append_source(L, &line, 2);
+      line += body;
+      line.push_back('\n');
+      write_line(line);
     }
   }
-  std::string line;
-  append_header(&line, level, trace);
-  append_source(L, &line, 2);
-  line += body;
-  line.push_back('\n');
-  write_line(line);
-  return 0;
+  if (error == nullptr) return 0;
+  if (bad != 0) return luaL_error(L, "invalid option '%%%c' to 'format', only support '%%s'", bad);
+  return luaL_error(L, "%s", error);
 }
 
 }  // namespace

@@ -1,0 +1,285 @@
+// require "msgpack": MessagePack on the msgpack-c library (msgpack.so).
+//
+//   msgpack.encode(value [, raw])  -> string | lightuserdata, size
+//   msgpack.decode(str)            -> value, bytes used | nil, reason
+//   msgpack.decode(ptr, size)
+//   msgpack.array(t) / msgpack.map(t)  mark a table's kind (for empty ones)
+//   msgpack.binary(s)                   a string encoded as bin, not str
+//
+// Tables whose keys are exactly 1..n encode as arrays, others as maps; an
+// unmarked empty table is a map. Decoded empty arrays come back marked, so
+// they encode as arrays again. Integers beyond int64 (uint64 above 2^63-1)
+// decode to the integer with the same 64 bits, as Lua has no wider type.
+#include <msgpack.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "codecs/common/codec.h"
+
+namespace {
+
+constexpr int kMaxDepth = 32;  // msgpack-c's own unpacker stops at 32 too
+constexpr char kArrayMeta[] = "msgpack.array";
+constexpr char kMapMeta[] = "msgpack.map";
+constexpr char kBinaryMeta[] = "msgpack.binary";
+
+std::vector<uint8_t> g_out;
+msgpack_unpacked g_unpacked;
+
+int write_out(void *data, const char *buf, size_t len) {
+  auto *out = static_cast<std::vector<uint8_t> *>(data);
+  out->insert(out->end(), buf, buf + len);
+  return 0;
+}
+
+enum class Kind { kAuto, kArray, kMap, kBinary };
+
+Kind marked(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return Kind::kAuto;
+  Kind k = Kind::kAuto;
+  luaL_getmetatable(L, kArrayMeta);
+  if (lua_rawequal(L, -1, -2)) k = Kind::kArray;
+  lua_pop(L, 1);
+  luaL_getmetatable(L, kMapMeta);
+  if (lua_rawequal(L, -1, -2)) k = Kind::kMap;
+  lua_pop(L, 1);
+  luaL_getmetatable(L, kBinaryMeta);
+  if (lua_rawequal(L, -1, -2)) k = Kind::kBinary;
+  lua_pop(L, 2);
+  return k;
+}
+
+class Packer {
+ public:
+  explicit Packer(lua_State *L) : L_(L), guard_(L, "msgpack.encode", kMaxDepth) {
+    msgpack_packer_init(&pk_, &g_out, write_out);
+  }
+
+  void value(int idx) {
+    idx = lua_absindex(L_, idx);
+    switch (lua_type(L_, idx)) {
+      case LUA_TNIL:
+        msgpack_pack_nil(&pk_);
+        return;
+      case LUA_TBOOLEAN:
+        if (lua_toboolean(L_, idx)) {
+          msgpack_pack_true(&pk_);
+        } else {
+          msgpack_pack_false(&pk_);
+        }
+        return;
+      case LUA_TNUMBER:
+        if (lua_isinteger(L_, idx)) {
+          msgpack_pack_int64(&pk_, lua_tointeger(L_, idx));
+        } else {
+          msgpack_pack_double(&pk_, lua_tonumber(L_, idx));
+        }
+        return;
+      case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L_, idx, &n);
+        msgpack_pack_str(&pk_, n);
+        msgpack_pack_str_body(&pk_, s, n);
+        return;
+      }
+      case LUA_TTABLE:
+        table(idx);
+        return;
+      default:
+        luaL_error(L_, "msgpack.encode: cannot encode a %s", luaL_typename(L_, idx));
+    }
+  }
+
+ private:
+  void table(int idx) {
+    Kind kind = marked(L_, idx);
+    if (kind == Kind::kBinary) {
+      lua_rawgeti(L_, idx, 1);
+      size_t n;
+      const char *s = lua_tolstring(L_, -1, &n);
+      msgpack_pack_bin(&pk_, n);
+      msgpack_pack_bin_body(&pk_, s, n);
+      lua_pop(L_, 1);
+      return;
+    }
+    luaL_checkstack(L_, 6, "msgpack.encode: nesting too deep");
+    guard_.enter(idx);
+    size_t len = lua_rawlen(L_, idx);
+    size_t count = 0;
+    if (kind == Kind::kAuto || kind == Kind::kMap) {
+      lua_pushnil(L_);
+      while (lua_next(L_, idx) != 0) {
+        count++;
+        lua_pop(L_, 1);
+      }
+      if (kind == Kind::kAuto) kind = len > 0 && count == len ? Kind::kArray : Kind::kMap;
+    }
+    if (kind == Kind::kArray) {
+      msgpack_pack_array(&pk_, len);
+      for (size_t i = 1; i <= len; i++) {
+        lua_rawgeti(L_, idx, static_cast<lua_Integer>(i));
+        value(-1);
+        lua_pop(L_, 1);
+      }
+    } else {
+      msgpack_pack_map(&pk_, count);
+      lua_pushnil(L_);
+      while (lua_next(L_, idx) != 0) {
+        value(-2);
+        value(-1);
+        lua_pop(L_, 1);
+      }
+    }
+    guard_.leave();
+  }
+
+  lua_State *L_;
+  msgpack_packer pk_;
+  codec::TableGuard guard_;
+};
+
+// Pushes the Lua value of o; false (nothing pushed, *err set) if it has no
+// Lua form.
+bool push_object(lua_State *L, const msgpack_object &o, int depth, const char **err) {
+  if (depth > kMaxDepth) {
+    *err = "nesting deeper than 32 levels";
+    return false;
+  }
+  if (!lua_checkstack(L, 4)) {
+    *err = "nesting too deep for the Lua stack";
+    return false;
+  }
+  switch (o.type) {
+    case MSGPACK_OBJECT_NIL:
+      lua_pushnil(L);
+      return true;
+    case MSGPACK_OBJECT_BOOLEAN:
+      lua_pushboolean(L, o.via.boolean);
+      return true;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+      lua_pushinteger(L, static_cast<lua_Integer>(o.via.u64));
+      return true;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+      lua_pushinteger(L, static_cast<lua_Integer>(o.via.i64));
+      return true;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+      lua_pushnumber(L, o.via.f64);
+      return true;
+    case MSGPACK_OBJECT_STR:
+      lua_pushlstring(L, o.via.str.ptr, o.via.str.size);
+      return true;
+    case MSGPACK_OBJECT_BIN:
+      lua_pushlstring(L, o.via.bin.ptr, o.via.bin.size);
+      return true;
+    case MSGPACK_OBJECT_ARRAY: {
+      const msgpack_object_array &a = o.via.array;
+      lua_createtable(L, static_cast<int>(a.size), 0);
+      for (uint32_t i = 0; i < a.size; i++) {
+        if (!push_object(L, a.ptr[i], depth + 1, err)) {
+          lua_pop(L, 1);
+          return false;
+        }
+        lua_rawseti(L, -2, static_cast<lua_Integer>(i) + 1);
+      }
+      if (a.size == 0) luaL_setmetatable(L, kArrayMeta);
+      return true;
+    }
+    case MSGPACK_OBJECT_MAP: {
+      const msgpack_object_map &m = o.via.map;
+      lua_createtable(L, 0, static_cast<int>(m.size));
+      for (uint32_t i = 0; i < m.size; i++) {
+        if (!push_object(L, m.ptr[i].key, depth + 1, err)) {
+          lua_pop(L, 1);
+          return false;
+        }
+        if (lua_isnil(L, -1) || (lua_type(L, -1) == LUA_TNUMBER && std::isnan(lua_tonumber(L, -1)))) {
+          *err = "a map key is nil or NaN, which Lua tables cannot hold";
+          lua_pop(L, 2);
+          return false;
+        }
+        if (!push_object(L, m.ptr[i].val, depth + 1, err)) {
+          lua_pop(L, 2);
+          return false;
+        }
+        lua_rawset(L, -3);
+      }
+      return true;
+    }
+    default:
+      *err = "extension types are not supported";
+      return false;
+  }
+}
+
+int l_encode(lua_State *L) {
+  luaL_checkany(L, 1);
+  bool raw = lua_toboolean(L, 2);
+  lua_settop(L, 1);
+  g_out.clear();
+  Packer(L).value(1);
+  return codec::push_output(L, g_out, raw);
+}
+
+int fail(lua_State *L, const char *why) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "msgpack.decode: %s", why);
+  return 2;
+}
+
+int l_decode(lua_State *L) {
+  const uint8_t *data;
+  size_t size;
+  codec::check_input(L, 1, "msgpack.decode", &data, &size);
+  size_t used = 0;
+  msgpack_unpack_return rc =
+      msgpack_unpack_next(&g_unpacked, reinterpret_cast<const char *>(data), size, &used);
+  if (rc == MSGPACK_UNPACK_CONTINUE) return fail(L, size == 0 ? "empty input" : "truncated input");
+  if (rc == MSGPACK_UNPACK_NOMEM_ERROR) return fail(L, "out of memory");
+  if (rc != MSGPACK_UNPACK_SUCCESS && rc != MSGPACK_UNPACK_EXTRA_BYTES) return fail(L, "corrupt input");
+  const char *err = nullptr;
+  if (!push_object(L, g_unpacked.data, 1, &err)) return fail(L, err);
+  lua_pushinteger(L, static_cast<lua_Integer>(used));
+  return 2;
+}
+
+// array(t) / map(t) / binary(s): mark a value's encoding; returns it.
+int mark(lua_State *L, const char *meta) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  luaL_setmetatable(L, meta);
+  return 1;
+}
+int l_array(lua_State *L) { return mark(L, kArrayMeta); }
+int l_map(lua_State *L) { return mark(L, kMapMeta); }
+
+int l_binary(lua_State *L) {
+  luaL_checkstring(L, 1);
+  lua_createtable(L, 1, 0);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 1);
+  luaL_setmetatable(L, kBinaryMeta);
+  return 1;
+}
+
+}  // namespace
+
+extern "C" int luaopen_msgpack(lua_State *L) {
+  static bool unpacked_ready = false;
+  if (!unpacked_ready) {
+    msgpack_unpacked_init(&g_unpacked);
+    unpacked_ready = true;
+  }
+  luaL_newmetatable(L, kArrayMeta);
+  luaL_newmetatable(L, kMapMeta);
+  luaL_newmetatable(L, kBinaryMeta);
+  lua_pop(L, 3);
+  const luaL_Reg fns[] = {
+      {"encode", l_encode}, {"decode", l_decode}, {"array", l_array},
+      {"map", l_map},       {"binary", l_binary}, {nullptr, nullptr},
+  };
+  luaL_newlib(L, fns);
+  return 1;
+}
