@@ -25,14 +25,9 @@ constexpr char kArrayMeta[] = "msgpack.array";
 constexpr char kMapMeta[] = "msgpack.map";
 constexpr char kBinaryMeta[] = "msgpack.binary";
 
-std::vector<uint8_t> g_out;
+// msgpack-c's own growable buffer: its write callback is a plain memcpy.
+msgpack_sbuffer g_out;
 msgpack_unpacked g_unpacked;
-
-int write_out(void *data, const char *buf, size_t len) {
-  auto *out = static_cast<std::vector<uint8_t> *>(data);
-  out->insert(out->end(), buf, buf + len);
-  return 0;
-}
 
 enum class Kind { kAuto, kArray, kMap, kBinary };
 
@@ -54,7 +49,7 @@ Kind marked(lua_State *L, int idx) {
 class Packer {
  public:
   explicit Packer(lua_State *L) : L_(L), guard_(L, "msgpack.encode", kMaxDepth) {
-    msgpack_packer_init(&pk_, &g_out, write_out);
+    msgpack_packer_init(&pk_, &g_out, msgpack_sbuffer_write);
   }
 
   void value(int idx) {
@@ -107,14 +102,15 @@ class Packer {
     luaL_checkstack(L_, 6, "msgpack.encode: nesting too deep");
     guard_.enter(idx);
     size_t len = lua_rawlen(L_, idx);
-    size_t count = 0;
-    if (kind == Kind::kAuto || kind == Kind::kMap) {
+    if (kind == Kind::kAuto && len > 0) {
+      // Keys exactly 1..len make an array; count them to be sure.
+      size_t count = 0;
       lua_pushnil(L_);
       while (lua_next(L_, idx) != 0) {
         count++;
         lua_pop(L_, 1);
       }
-      if (kind == Kind::kAuto) kind = len > 0 && count == len ? Kind::kArray : Kind::kMap;
+      kind = count == len ? Kind::kArray : Kind::kMap;
     }
     if (kind == Kind::kArray) {
       msgpack_pack_array(&pk_, len);
@@ -124,15 +120,44 @@ class Packer {
         lua_pop(L_, 1);
       }
     } else {
-      msgpack_pack_map(&pk_, count);
-      lua_pushnil(L_);
-      while (lua_next(L_, idx) != 0) {
-        value(-2);
-        value(-1);
-        lua_pop(L_, 1);
-      }
+      map(idx);
     }
     guard_.leave();
+  }
+
+  // One pass: room for the largest map header, the pairs, then the real
+  // header moved up against them.
+  void map(int idx) {
+    size_t at = g_out.size;
+    static const char kRoom[5] = {0};
+    msgpack_sbuffer_write(&g_out, kRoom, sizeof(kRoom));
+    uint32_t count = 0;
+    lua_pushnil(L_);
+    while (lua_next(L_, idx) != 0) {
+      value(-2);
+      value(-1);
+      lua_pop(L_, 1);
+      count++;
+    }
+    char head[5];
+    size_t hlen;
+    if (count < 16) {
+      head[0] = static_cast<char>(0x80 | count);
+      hlen = 1;
+    } else if (count < 65536) {
+      head[0] = static_cast<char>(0xde);
+      head[1] = static_cast<char>(count >> 8);
+      head[2] = static_cast<char>(count);
+      hlen = 3;
+    } else {
+      head[0] = static_cast<char>(0xdf);
+      for (int i = 0; i < 4; i++) head[1 + i] = static_cast<char>(count >> (24 - 8 * i));
+      hlen = 5;
+    }
+    char *base = g_out.data + at;
+    std::memmove(base + hlen, base + sizeof(kRoom), g_out.size - at - sizeof(kRoom));
+    std::memcpy(base, head, hlen);
+    g_out.size -= sizeof(kRoom) - hlen;
   }
 
   lua_State *L_;
@@ -218,9 +243,15 @@ int l_encode(lua_State *L) {
   luaL_checkany(L, 1);
   bool raw = lua_toboolean(L, 2);
   lua_settop(L, 1);
-  g_out.clear();
+  g_out.size = 0;
   Packer(L).value(1);
-  return codec::push_output(L, g_out, raw);
+  if (raw) {
+    lua_pushlightuserdata(L, g_out.data);
+    lua_pushinteger(L, static_cast<lua_Integer>(g_out.size));
+    return 2;
+  }
+  lua_pushlstring(L, g_out.data, g_out.size);
+  return 1;
 }
 
 int fail(lua_State *L, const char *why) {
@@ -267,10 +298,11 @@ int l_binary(lua_State *L) {
 }  // namespace
 
 extern "C" int luaopen_msgpack(lua_State *L) {
-  static bool unpacked_ready = false;
-  if (!unpacked_ready) {
+  static bool ready = false;
+  if (!ready) {
     msgpack_unpacked_init(&g_unpacked);
-    unpacked_ready = true;
+    msgpack_sbuffer_init(&g_out);
+    ready = true;
   }
   luaL_newmetatable(L, kArrayMeta);
   luaL_newmetatable(L, kMapMeta);
