@@ -7,7 +7,7 @@ packages=(
   bazel-bootstrap bazel-rules-java
   g++ liblua5.4-dev lua5.4 libjemalloc-dev
   libgtest-dev libbenchmark-dev
-  libmsgpack-dev libprotobuf-dev protobuf-compiler python3-msgpack
+  libmsgpack-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3-msgpack
   clang libclang-rt-14-dev
   procps psmisc
 )
