@@ -11,7 +11,8 @@ constexpr int kMaxDepth = 64;
 
 class Decoder {
  public:
-  Decoder(lua_State *L, Registry &reg, char *err, size_t errlen) : L_(L), reg_(reg), err_(err), errlen_(errlen) {}
+  Decoder(lua_State *L, Registry &reg, char *err, size_t errlen, int metas)
+      : L_(L), reg_(reg), err_(err), errlen_(errlen), metas_(metas) {}
 
   // Pushes the message in [p, end); false with nothing pushed on error.
   bool message(const uint8_t *p, const uint8_t *end, const MessagePlan &plan, int depth) {
@@ -267,13 +268,10 @@ class Decoder {
     lua_setmetatable(L_, -2);
   }
 
-  // registry["protobuf.defaults"][plan] = {__index = {field = default}}
+  // registry["protobuf.defaults"][plan] = {__index = {field = default}};
+  // that table sits at stack index metas_ during the whole decode.
   void push_defaults_meta(const MessagePlan &plan) {
-    luaL_getsubtable(L_, LUA_REGISTRYINDEX, "protobuf.defaults");
-    if (lua_rawgetp(L_, -1, &plan) != LUA_TNIL) {
-      lua_remove(L_, -2);
-      return;
-    }
+    if (lua_rawgetp(L_, metas_, &plan) != LUA_TNIL) return;
     lua_pop(L_, 1);
     lua_createtable(L_, 0, 1);
     lua_createtable(L_, 0, static_cast<int>(plan.fields.size()));
@@ -307,21 +305,25 @@ class Decoder {
     }
     lua_setfield(L_, -2, "__index");
     lua_pushvalue(L_, -1);
-    lua_rawsetp(L_, -3, &plan);
-    lua_remove(L_, -2);
+    lua_rawsetp(L_, metas_, &plan);
   }
 
   lua_State *L_;
   Registry &reg_;
   char *err_;
   size_t errlen_;
+  int metas_;
 };
 
 }  // namespace
 
 bool decode(lua_State *L, const uint8_t *data, size_t size, const MessagePlan &plan, Registry &reg, char *err,
             size_t errlen) {
-  return Decoder(L, reg, err, errlen).message(data, data + size, plan, 1);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, "protobuf.defaults");
+  int metas = lua_gettop(L);
+  bool ok = Decoder(L, reg, err, errlen, metas).message(data, data + size, plan, 1);
+  lua_remove(L, metas);
+  return ok;
 }
 
 }  // namespace pb

@@ -5,7 +5,7 @@ local codecs = require "codecs_for_tests"
 local T = require "testaux"
 
 T.run(function()
-	for _, name in ipairs({"msgpack", "zproto"}) do
+	for _, name in ipairs({"msgpack", "protobuf", "zproto"}) do
 		local f = io.popen(string.format("%s %s/helper_codec_node.lua --lualib_path='%s/?.lua' --codec=%s",
 			T.silly, T.dir, T.dir, name))
 		local addr = f:read("l"):match("^ready (.*)$")
