@@ -25,7 +25,9 @@ uint32_t get_u32_le(const uint8_t *p) {
          static_cast<uint32_t>(p[3]) << 24;
 }
 
-uint64_t get_u64_le(const uint8_t *p) { return static_cast<uint64_t>(get_u32_le(p)) | static_cast<uint64_t>(get_u32_le(p + 4)) << 32; }
+uint64_t get_u64_le(const uint8_t *p) {
+  return static_cast<uint64_t>(get_u32_le(p)) | static_cast<uint64_t>(get_u32_le(p + 4)) << 32;
+}
 
 }  // namespace
 

@@ -10,8 +10,12 @@ static int64_t read_clock(clockid_t id) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-int64_t monotonic_us() { return read_clock(CLOCK_MONOTONIC); }
+int64_t monotonic_us() {
+  return read_clock(CLOCK_MONOTONIC);
+}
 
-int64_t wall_us() { return read_clock(CLOCK_REALTIME); }
+int64_t wall_us() {
+  return read_clock(CLOCK_REALTIME);
+}
 
 }  // namespace silly

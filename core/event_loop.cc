@@ -73,7 +73,9 @@ void EventLoop::notify(unsigned char code) {
   }
 }
 
-void EventLoop::ignore_signal(int signo) { std::signal(signo, SIG_IGN); }
+void EventLoop::ignore_signal(int signo) {
+  std::signal(signo, SIG_IGN);
+}
 
 void EventLoop::drain_signals() {
   unsigned char buf[64];

@@ -11,7 +11,9 @@
 
 namespace silly {
 
-Poller::Poller() { handle_ = epoll_create1(EPOLL_CLOEXEC); }
+Poller::Poller() {
+  handle_ = epoll_create1(EPOLL_CLOEXEC);
+}
 
 Poller::~Poller() {
   if (handle_ >= 0) close(handle_);

@@ -1,6 +1,6 @@
 // BSD and macOS backend of poller.h.
-#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
-    defined(__NetBSD__) || defined(__DragonFly__) || defined(SILLY_FORCE_KQUEUE)
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || \
+    defined(__DragonFly__) || defined(SILLY_FORCE_KQUEUE)
 
 #include <sys/event.h>
 #include <sys/time.h>
@@ -15,7 +15,9 @@
 
 namespace silly {
 
-Poller::Poller() { handle_ = kqueue(); }
+Poller::Poller() {
+  handle_ = kqueue();
+}
 
 Poller::~Poller() {
   if (handle_ >= 0) close(handle_);
@@ -25,10 +27,8 @@ Poller::~Poller() {
 bool Poller::add(int fd, uint64_t token) {
   struct kevent ch[2];
   // EV_CLEAR gives the same edge-triggered contract as EPOLLET.
-  EV_SET(&ch[0], fd, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0,
-         reinterpret_cast<void *>(static_cast<uintptr_t>(token)));
-  EV_SET(&ch[1], fd, EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0,
-         reinterpret_cast<void *>(static_cast<uintptr_t>(token)));
+  EV_SET(&ch[0], fd, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, reinterpret_cast<void *>(static_cast<uintptr_t>(token)));
+  EV_SET(&ch[1], fd, EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, reinterpret_cast<void *>(static_cast<uintptr_t>(token)));
   return kevent(handle_, ch, 2, nullptr, 0, nullptr) == 0;
 }
 

@@ -65,10 +65,10 @@ struct SocketManager::Socket {
   int kind = kStream;
   int state = kOpen;
   int error = 0;
-  bool dirty = false;         // in dirty_, waiting for flush()
-  bool want_write = false;    // the kernel said EAGAIN; wait for writable
-  bool read_paused = false;   // the read limit was reached
-  bool reread = false;        // in reread_
+  bool dirty = false;        // in dirty_, waiting for flush()
+  bool want_write = false;   // the kernel said EAGAIN; wait for writable
+  bool read_paused = false;  // the read limit was reached
+  bool reread = false;       // in reread_
   size_t read_limit = SIZE_MAX;
   size_t send_limit = 0;
   TimerQueue::Id timer = 0;  // connect timeout or close linger
@@ -78,24 +78,15 @@ struct SocketManager::Socket {
 
 const char *socket_strerror(int code) {
   switch (code) {
-    case 0:
-      return "end of file";
-    case kErrUnknownSocket:
-      return "socket closed";
-    case kErrSendQueueFull:
-      return "send queue full";
-    case kErrNoFreeSocket:
-      return "no free socket";
-    case kErrInvalidAddress:
-      return "invalid address";
-    case kErrClosing:
-      return "socket is closing";
-    case kErrBroken:
-      return "socket is closed";
-    case kErrTimedOut:
-      return "connect timeout";
-    default:
-      return std::strerror(code);
+    case 0: return "end of file";
+    case kErrUnknownSocket: return "socket closed";
+    case kErrSendQueueFull: return "send queue full";
+    case kErrNoFreeSocket: return "no free socket";
+    case kErrInvalidAddress: return "invalid address";
+    case kErrClosing: return "socket is closing";
+    case kErrBroken: return "socket is closed";
+    case kErrTimedOut: return "connect timeout";
+    default: return std::strerror(code);
   }
 }
 
@@ -390,8 +381,7 @@ void SocketManager::handle(const PollEvent &ev) {
     case kUdp:
       if (ev.readable) do_recvfrom(s);
       return;
-    default:
-      break;
+    default: break;
   }
   if (ev.writable && s->want_write) {
     s->want_write = false;
@@ -520,8 +510,8 @@ void SocketManager::do_recvfrom(Socket *s) {
   for (;;) {
     SockAddr from;
     from.len = sizeof(from.storage);
-    ssize_t n = ::recvfrom(s->fd, buf.get(), kMaxDatagram, 0,
-                           reinterpret_cast<struct sockaddr *>(&from.storage), &from.len);
+    ssize_t n =
+        ::recvfrom(s->fd, buf.get(), kMaxDatagram, 0, reinterpret_cast<struct sockaddr *>(&from.storage), &from.len);
     if (n < 0) {
       if (errno == EINTR) continue;
       // ECONNREFUSED on a connected UDP socket: an ICMP error for an earlier
@@ -591,8 +581,7 @@ void SocketManager::on_timer(uint64_t payload) {
     destroy(id);
     if (handler_ != nullptr) handler_->on_connect(id, kErrTimedOut);
   } else if (s->state == kClosing) {
-    log_line(LogLevel::kWarn, "[socket] close: %zu queued bytes dropped, the peer stopped reading",
-             s->out.size());
+    log_line(LogLevel::kWarn, "[socket] close: %zu queued bytes dropped, the peer stopped reading", s->out.size());
     destroy(id);
   }
 }

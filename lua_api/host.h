@@ -2,11 +2,10 @@
 // turns loop events into calls of the scheduler's dispatch function.
 #pragma once
 
-#include <lua.hpp>
-
 #include <atomic>
-#include <memory>
 #include <cstdint>
+#include <lua.hpp>
+#include <memory>
 #include <string>
 #include <unordered_map>
 

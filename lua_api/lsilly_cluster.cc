@@ -91,8 +91,8 @@ class ClusterBinding : public ModeConsumer, public cluster::DeadlineScheduler {
       cluster::ParseStatus st = cluster::parse_frame(in, &f, &error);
       if (st == cluster::ParseStatus::kNeedMore) return 0;
       if (st == cluster::ParseStatus::kMalformed) {
-        log_line(LogLevel::kError, "[cluster] link %lld: malformed frame, closing it: %s",
-                 static_cast<long long>(id), error.c_str());
+        log_line(LogLevel::kError, "[cluster] link %lld: malformed frame, closing it: %s", static_cast<long long>(id),
+                 error.c_str());
         in.clear();
         lua_pushinteger(L, 3);
         lua_pushlstring(L, error.data(), error.size());
@@ -194,7 +194,9 @@ int l_dispatch(lua_State *L) {
   return 0;
 }
 
-int l_next(lua_State *L) { return binding(L).next(L, luaL_checkinteger(L, 1)); }
+int l_next(lua_State *L) {
+  return binding(L).next(L, luaL_checkinteger(L, 1));
+}
 
 // request(fd, cmd, traceid, data [, size], timeout_ms) -> session | nil, err
 int l_request(lua_State *L) {
@@ -303,8 +305,9 @@ uint32_t cluster_next_session(lua_State *L) {
 int open_silly_cluster(lua_State *L) {
   ensure_binding(L);
   const luaL_Reg fns[] = {
-      {"dispatch", l_dispatch}, {"next", l_next}, {"request", l_request},   {"send", l_send},   {"response", l_response},
-      {"error", l_error},       {"faillink", l_faillink}, {"stats", l_stats}, {nullptr, nullptr},
+      {"dispatch", l_dispatch}, {"next", l_next},         {"request", l_request},
+      {"send", l_send},         {"response", l_response}, {"error", l_error},
+      {"faillink", l_faillink}, {"stats", l_stats},       {nullptr, nullptr},
   };
   luaL_newlib(L, fns);
   lua_pushinteger(L, static_cast<lua_Integer>(cluster::kMaxRequestPayload));

@@ -66,8 +66,10 @@ int l_monotonic_us(lua_State *L) {
 }
 
 int l_genid(lua_State *L) {
-  if (++g_genid == 0) lua_pushboolean(L, 1);  // tells silly.lua to warn
-  else lua_pushboolean(L, 0);
+  if (++g_genid == 0)
+    lua_pushboolean(L, 1);  // tells silly.lua to warn
+  else
+    lua_pushboolean(L, 0);
   lua_pushinteger(L, g_genid);
   lua_insert(L, -2);
   return 2;
@@ -92,8 +94,7 @@ int l_free(lua_State *L) {
 int l_tracenew(lua_State *L) {
   uint64_t secs = static_cast<uint64_t>(g_start_wall + (monotonic_us() - g_start_mono)) / 1000000;
   if (++g_trace_seq == 0) g_trace_seq = 1;
-  uint64_t id = (uint64_t{g_trace_span} << 48) | ((secs & 0xffff) << 32) | (uint64_t{g_trace_seq} << 16) |
-                g_trace_span;
+  uint64_t id = (uint64_t{g_trace_span} << 48) | ((secs & 0xffff) << 32) | (uint64_t{g_trace_seq} << 16) | g_trace_span;
   lua_pushinteger(L, static_cast<lua_Integer>(id));
   return 1;
 }
@@ -117,8 +118,8 @@ struct SignalName {
   int signo;
 };
 const SignalName kSignals[] = {
-    {"SIGINT", SIGINT},   {"SIGTERM", SIGTERM}, {"SIGHUP", SIGHUP},   {"SIGQUIT", SIGQUIT},
-    {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM},
+    {"SIGINT", SIGINT},   {"SIGTERM", SIGTERM},   {"SIGHUP", SIGHUP},   {"SIGQUIT", SIGQUIT},
+    {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2},   {"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM},
     {"SIGCHLD", SIGCHLD}, {"SIGWINCH", SIGWINCH}, {"SIGKILL", SIGKILL}, {"SIGSTOP", SIGSTOP},
 };
 

@@ -24,8 +24,7 @@ void append_header(std::string *out, int level, uint64_t trace) {
   struct tm tm;
   localtime_r(&secs, &tm);
   size_t n = strftime(head, sizeof(head), "%Y-%m-%d %H:%M:%S ", &tm);
-  n += static_cast<size_t>(
-      snprintf(head + n, sizeof(head) - n, "%016" PRIx64 " %c ", trace, kLevelChar[level & 3]));
+  n += static_cast<size_t>(snprintf(head + n, sizeof(head) - n, "%016" PRIx64 " %c ", trace, kLevelChar[level & 3]));
   out->append(head, n);
 }
 
@@ -91,17 +90,10 @@ void append_value(lua_State *L, std::string *out, int idx, int depth) {
       }
       *out += num;
       break;
-    case LUA_TBOOLEAN:
-      *out += lua_toboolean(L, idx) ? "true" : "false";
-      break;
-    case LUA_TNIL:
-      *out += "nil";
-      break;
-    case LUA_TTABLE:
-      append_table(L, out, idx, depth);
-      break;
-    default:
-      break;  // functions, userdata and threads print as nothing
+    case LUA_TBOOLEAN: *out += lua_toboolean(L, idx) ? "true" : "false"; break;
+    case LUA_TNIL: *out += "nil"; break;
+    case LUA_TTABLE: append_table(L, out, idx, depth); break;
+    default: break;  // functions, userdata and threads print as nothing
   }
 }
 

@@ -13,9 +13,13 @@ namespace silly {
 
 namespace {
 
-SocketManager &sockets(lua_State *L) { return LuaHost::from(L)->sockets(); }
+SocketManager &sockets(lua_State *L) {
+  return LuaHost::from(L)->sockets();
+}
 
-SocketId check_id(lua_State *L, int idx) { return static_cast<SocketId>(luaL_checkinteger(L, idx)); }
+SocketId check_id(lua_State *L, int idx) {
+  return static_cast<SocketId>(luaL_checkinteger(L, idx));
+}
 
 int push_error(lua_State *L, int code) {
   lua_pushnil(L);
@@ -125,8 +129,7 @@ int l_send(lua_State *L) {
       }
       return push_send_result(L, rc);
     }
-    default:
-      return luaL_error(L, "send: string, table or lightuserdata expected, got %s", luaL_typename(L, 2));
+    default: return luaL_error(L, "send: string, table or lightuserdata expected, got %s", luaL_typename(L, 2));
   }
 }
 
@@ -271,13 +274,17 @@ int l_strerror(lua_State *L) {
 
 int open_silly_net(lua_State *L) {
   const luaL_Reg fns[] = {
-      {"tcplisten", l_tcplisten}, {"tcpconnect", l_tcpconnect}, {"udpbind", l_udpbind},
-      {"udpconnect", l_udpconnect}, {"send", l_send},           {"sendto", l_sendto},
-      {"close", l_close},         {"read", l_read},             {"readline", l_readline},
-      {"readall", l_readall},     {"recvsize", l_recvsize},     {"sendsize", l_sendsize},
-      {"limit", l_limit},         {"resume", l_resume},         {"sendlimit", l_sendlimit},
-      {"isalive", l_isalive},     {"exists", l_exists},         {"count", l_count},
-      {"strerror", l_strerror}, {"sockname", l_sockname},   {nullptr, nullptr},
+      {"tcplisten", l_tcplisten}, {"tcpconnect", l_tcpconnect},
+      {"udpbind", l_udpbind},     {"udpconnect", l_udpconnect},
+      {"send", l_send},           {"sendto", l_sendto},
+      {"close", l_close},         {"read", l_read},
+      {"readline", l_readline},   {"readall", l_readall},
+      {"recvsize", l_recvsize},   {"sendsize", l_sendsize},
+      {"limit", l_limit},         {"resume", l_resume},
+      {"sendlimit", l_sendlimit}, {"isalive", l_isalive},
+      {"exists", l_exists},       {"count", l_count},
+      {"strerror", l_strerror},   {"sockname", l_sockname},
+      {nullptr, nullptr},
   };
   luaL_newlib(L, fns);
   lua_pushinteger(L, kModeStream);

@@ -177,7 +177,7 @@ int open_silly_netpacket(lua_State *L) {
   }
   lua_pop(L, 1);
   const luaL_Reg fns[] = {
-      {"create", l_create}, {"push", l_push}, {"pop", l_pop},   {"clear", l_clear},       {"request", l_request},
+      {"create", l_create},     {"push", l_push}, {"pop", l_pop},           {"clear", l_clear}, {"request", l_request},
       {"response", l_response}, {"drop", l_drop}, {"tostring", l_tostring}, {nullptr, nullptr},
   };
   luaL_newlib(L, fns);

@@ -3,15 +3,14 @@
 // working directory.
 #pragma once
 
-#include <lua.hpp>
-
 #include <cstdint>
+#include <lua.hpp>
 
 namespace silly {
 
-int open_silly_core(lua_State *L);    // silly.c
-int open_silly_net(lua_State *L);     // silly.net.c
-int open_silly_logger(lua_State *L);  // silly.logger.c
+int open_silly_core(lua_State *L);       // silly.c
+int open_silly_net(lua_State *L);        // silly.net.c
+int open_silly_logger(lua_State *L);     // silly.logger.c
 int open_silly_cluster(lua_State *L);    // silly.cluster.c
 int open_silly_netpacket(lua_State *L);  // silly.netpacket
 

@@ -2,9 +2,8 @@
 // silly.netpacket): a Lua string, or a lightuserdata followed by its size.
 #pragma once
 
-#include <lua.hpp>
-
 #include <cstddef>
+#include <lua.hpp>
 
 namespace silly {
 

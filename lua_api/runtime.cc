@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <climits>
-#include <cstdlib>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include "lua_api/host.h"
@@ -49,7 +49,8 @@ Runtime::Runtime(RuntimeOptions options) : host_(std::make_unique<LuaHost>(optio
   host_->loop().ignore_signal(SIGPIPE);
   for (const std::string &arg : options.args) {
     static const char kSpin[] = "--sys.loop.spin_us=";
-    if (arg.compare(0, sizeof(kSpin) - 1, kSpin) == 0) host_->loop().set_spin(std::atoi(arg.c_str() + sizeof(kSpin) - 1));
+    if (arg.compare(0, sizeof(kSpin) - 1, kSpin) == 0)
+      host_->loop().set_spin(std::atoi(arg.c_str() + sizeof(kSpin) - 1));
   }
   lua_State *L = host_->L();
   luaL_openlibs(L);
@@ -63,7 +64,9 @@ Runtime::Runtime(RuntimeOptions options) : host_(std::make_unique<LuaHost>(optio
 
 Runtime::~Runtime() = default;
 
-lua_State *Runtime::lua() { return host_->L(); }
+lua_State *Runtime::lua() {
+  return host_->L();
+}
 
 void Runtime::add_module(const std::string &name, lua_CFunction open) {
   lua_State *L = host_->L();
@@ -73,9 +76,13 @@ void Runtime::add_module(const std::string &name, lua_CFunction open) {
   lua_pop(L, 1);
 }
 
-void Runtime::stop(int exit_code) { host_->request_exit_async(exit_code); }
+void Runtime::stop(int exit_code) {
+  host_->request_exit_async(exit_code);
+}
 
-int Runtime::run_file(const std::string &path) { return run_loaded(luaL_loadfile(host_->L(), path.c_str())); }
+int Runtime::run_file(const std::string &path) {
+  return run_loaded(luaL_loadfile(host_->L(), path.c_str()));
+}
 
 int Runtime::run_string(const std::string &chunk, const std::string &chunk_name) {
   return run_loaded(luaL_loadbuffer(host_->L(), chunk.data(), chunk.size(), chunk_name.c_str()));

@@ -8,7 +8,7 @@ packages=(
   g++ liblua5.4-dev lua5.4 libjemalloc-dev
   libgtest-dev libbenchmark-dev
   libmsgpack-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3-msgpack
-  clang libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev
   procps psmisc
 )
 

@@ -41,8 +41,8 @@ int main(int argc, char **argv) {
   }
   out << "const EmbeddedLua kModules[] = {\n";
   for (size_t i = 0; i < names.size(); i++) {
-    out << "  {\"" << names[i].first << "\", \"" << names[i].second << "\", kSrc" << (i + 2)
-        << ", sizeof(kSrc" << (i + 2) << ") - 1},\n";
+    out << "  {\"" << names[i].first << "\", \"" << names[i].second << "\", kSrc" << (i + 2) << ", sizeof(kSrc"
+        << (i + 2) << ") - 1},\n";
   }
   out << "};\n}  // namespace\n\n"
       << "const EmbeddedLua *find_embedded_lua(const char *name) {\n"

@@ -175,7 +175,8 @@ int latency(int port, int calls) {
       in.append(buf, static_cast<size_t>(r));
       frames(&in, [&](uint32_t, bool, const char *, size_t) { got = true; });
     }
-    if (i >= 2000) lat.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    if (i >= 2000)
+      lat.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(lat.begin(), lat.end());
   std::printf("p50_us=%.1f p99_us=%.1f\n", lat[lat.size() / 2], lat[lat.size() * 99 / 100]);
@@ -187,7 +188,8 @@ int latency(int port, int calls) {
 int main(int argc, char **argv) {
   g_spin = std::getenv("SPIN") != nullptr;
   if (argc >= 3 && std::strcmp(argv[1], "server") == 0) return serve(std::atoi(argv[2]));
-  if (argc >= 5 && std::strcmp(argv[1], "client") == 0) return client(std::atoi(argv[2]), std::atoi(argv[3]), std::atoi(argv[4]));
+  if (argc >= 5 && std::strcmp(argv[1], "client") == 0)
+    return client(std::atoi(argv[2]), std::atoi(argv[3]), std::atoi(argv[4]));
   if (argc >= 4 && std::strcmp(argv[1], "latency") == 0) return latency(std::atoi(argv[2]), std::atoi(argv[3]));
   std::fprintf(stderr, "usage: bare_rpc server PORT | client PORT INFLIGHT SECONDS | latency PORT CALLS\n");
   return 2;

@@ -17,8 +17,8 @@ struct Item {
 
 struct Snapshot {
   long long uid = 90000001, exp = 1234567, gold = 5000000000LL, last_login = 1764000000;
-  int level = 57, hp = 880, mp = 240, x = 1024, y = 768, z = 12, dir = 3, speed = 7, gems = 321, vip = 4,
-      guild = 77, map = 1001, title = 12, flags = 0x30;
+  int level = 57, hp = 880, mp = 240, x = 1024, y = 768, z = 12, dir = 3, speed = 7, gems = 321, vip = 4, guild = 77,
+      map = 1001, title = 12, flags = 0x30;
   bool online = true, pk = false;
   const char *name = "player_of_the_north";
   Item items[16];
@@ -98,8 +98,8 @@ int main() {
     msgpack_unpack_next(&result, bytes.data(), bytes.size(), &off);
     total += off;
   });
-  std::printf("msgpack_c.encode=%.0f msgpack_c.decode=%.0f msgpack_c.bytes=%zu check=%d\n", enc, dec,
-              bytes.size(), total > 0 ? 1 : 0);
+  std::printf("msgpack_c.encode=%.0f msgpack_c.decode=%.0f msgpack_c.bytes=%zu check=%d\n", enc, dec, bytes.size(),
+              total > 0 ? 1 : 0);
   msgpack_unpacked_destroy(&result);
   msgpack_sbuffer_destroy(&buf);
   return 0;

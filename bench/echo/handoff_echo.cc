@@ -78,8 +78,8 @@ int main(int argc, char **argv) {
   fcntl(lfd, F_SETFL, O_NONBLOCK);
 
   Queue to_worker, to_io;
-  int worker_efd = eventfd(0, 0);               // blocking: the worker sleeps on it
-  int io_efd = eventfd(0, EFD_NONBLOCK);        // polled by the I/O thread
+  int worker_efd = eventfd(0, 0);         // blocking: the worker sleeps on it
+  int io_efd = eventfd(0, EFD_NONBLOCK);  // polled by the I/O thread
 
   std::thread worker([&] {
     for (;;) {

@@ -7,10 +7,9 @@
 //   marshal = function(_, cmd, body) return cmd, codec.encode(body, true) end
 #pragma once
 
-#include <lua.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <lua.hpp>
 #include <vector>
 
 namespace codec {

@@ -55,9 +55,7 @@ class Packer {
   void value(int idx) {
     idx = lua_absindex(L_, idx);
     switch (lua_type(L_, idx)) {
-      case LUA_TNIL:
-        msgpack_pack_nil(&pk_);
-        return;
+      case LUA_TNIL: msgpack_pack_nil(&pk_); return;
       case LUA_TBOOLEAN:
         if (lua_toboolean(L_, idx)) {
           msgpack_pack_true(&pk_);
@@ -79,11 +77,8 @@ class Packer {
         msgpack_pack_str_body(&pk_, s, n);
         return;
       }
-      case LUA_TTABLE:
-        table(idx);
-        return;
-      default:
-        luaL_error(L_, "msgpack.encode: cannot encode a %s", luaL_typename(L_, idx));
+      case LUA_TTABLE: table(idx); return;
+      default: luaL_error(L_, "msgpack.encode: cannot encode a %s", luaL_typename(L_, idx));
     }
   }
 
@@ -177,28 +172,14 @@ bool push_object(lua_State *L, const msgpack_object &o, int depth, const char **
     return false;
   }
   switch (o.type) {
-    case MSGPACK_OBJECT_NIL:
-      lua_pushnil(L);
-      return true;
-    case MSGPACK_OBJECT_BOOLEAN:
-      lua_pushboolean(L, o.via.boolean);
-      return true;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-      lua_pushinteger(L, static_cast<lua_Integer>(o.via.u64));
-      return true;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-      lua_pushinteger(L, static_cast<lua_Integer>(o.via.i64));
-      return true;
+    case MSGPACK_OBJECT_NIL: lua_pushnil(L); return true;
+    case MSGPACK_OBJECT_BOOLEAN: lua_pushboolean(L, o.via.boolean); return true;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: lua_pushinteger(L, static_cast<lua_Integer>(o.via.u64)); return true;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: lua_pushinteger(L, static_cast<lua_Integer>(o.via.i64)); return true;
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-      lua_pushnumber(L, o.via.f64);
-      return true;
-    case MSGPACK_OBJECT_STR:
-      lua_pushlstring(L, o.via.str.ptr, o.via.str.size);
-      return true;
-    case MSGPACK_OBJECT_BIN:
-      lua_pushlstring(L, o.via.bin.ptr, o.via.bin.size);
-      return true;
+    case MSGPACK_OBJECT_FLOAT64: lua_pushnumber(L, o.via.f64); return true;
+    case MSGPACK_OBJECT_STR: lua_pushlstring(L, o.via.str.ptr, o.via.str.size); return true;
+    case MSGPACK_OBJECT_BIN: lua_pushlstring(L, o.via.bin.ptr, o.via.bin.size); return true;
     case MSGPACK_OBJECT_ARRAY: {
       const msgpack_object_array &a = o.via.array;
       lua_createtable(L, static_cast<int>(a.size), 0);
@@ -233,9 +214,7 @@ bool push_object(lua_State *L, const msgpack_object &o, int depth, const char **
       }
       return true;
     }
-    default:
-      *err = "extension types are not supported";
-      return false;
+    default: *err = "extension types are not supported"; return false;
   }
 }
 
@@ -265,8 +244,7 @@ int l_decode(lua_State *L) {
   size_t size;
   codec::check_input(L, 1, "msgpack.decode", &data, &size);
   size_t used = 0;
-  msgpack_unpack_return rc =
-      msgpack_unpack_next(&g_unpacked, reinterpret_cast<const char *>(data), size, &used);
+  msgpack_unpack_return rc = msgpack_unpack_next(&g_unpacked, reinterpret_cast<const char *>(data), size, &used);
   if (rc == MSGPACK_UNPACK_CONTINUE) return fail(L, size == 0 ? "empty input" : "truncated input");
   if (rc == MSGPACK_UNPACK_NOMEM_ERROR) return fail(L, "out of memory");
   if (rc != MSGPACK_UNPACK_SUCCESS && rc != MSGPACK_UNPACK_EXTRA_BYTES) return fail(L, "corrupt input");
@@ -283,8 +261,12 @@ int mark(lua_State *L, const char *meta) {
   luaL_setmetatable(L, meta);
   return 1;
 }
-int l_array(lua_State *L) { return mark(L, kArrayMeta); }
-int l_map(lua_State *L) { return mark(L, kMapMeta); }
+int l_array(lua_State *L) {
+  return mark(L, kArrayMeta);
+}
+int l_map(lua_State *L) {
+  return mark(L, kMapMeta);
+}
 
 int l_binary(lua_State *L) {
   luaL_checkstring(L, 1);

@@ -1,9 +1,8 @@
 // Lua tables to protobuf wire bytes and back, guided by a MessagePlan.
 #pragma once
 
-#include <lua.hpp>
-
 #include <cstdint>
+#include <lua.hpp>
 #include <vector>
 
 #include "codecs/protobuf/schema.h"

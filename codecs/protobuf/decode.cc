@@ -83,8 +83,7 @@ class Decoder {
     uint64_t v;
     const uint8_t *e;
     switch (wt) {
-      case kVarint:
-        return varint(p, end, &v) || fail("truncated varint");
+      case kVarint: return varint(p, end, &v) || fail("truncated varint");
       case kFixed64:
         if (end - *p < 8) return fail("truncated fixed64");
         *p += 8;
@@ -106,8 +105,7 @@ class Decoder {
           if (!skip(p, end, static_cast<uint32_t>(tag & 7), static_cast<int>(tag >> 3), depth + 1)) return false;
         }
         return fail("unterminated group");
-      default:
-        return fail("invalid wire type");
+      default: return fail("invalid wire type");
     }
   }
 
@@ -149,18 +147,13 @@ class Decoder {
         *p = e;
         return true;
       }
-      default:
-        return fail("unsupported field type");
+      default: return fail("unsupported field type");
     }
     switch (f.type) {
       case FieldDescriptor::TYPE_INT32:
-      case FieldDescriptor::TYPE_SFIXED32:
-        lua_pushinteger(L_, static_cast<int32_t>(v));
-        break;
+      case FieldDescriptor::TYPE_SFIXED32: lua_pushinteger(L_, static_cast<int32_t>(v)); break;
       case FieldDescriptor::TYPE_UINT32:
-      case FieldDescriptor::TYPE_FIXED32:
-        lua_pushinteger(L_, static_cast<uint32_t>(v));
-        break;
+      case FieldDescriptor::TYPE_FIXED32: lua_pushinteger(L_, static_cast<uint32_t>(v)); break;
       case FieldDescriptor::TYPE_SINT32: {
         auto u = static_cast<uint32_t>(v);
         lua_pushinteger(L_, static_cast<int32_t>((u >> 1) ^ (~(u & 1) + 1)));
@@ -169,9 +162,7 @@ class Decoder {
       case FieldDescriptor::TYPE_SINT64:
         lua_pushinteger(L_, static_cast<lua_Integer>((v >> 1) ^ (~(v & 1) + 1)));
         break;
-      case FieldDescriptor::TYPE_BOOL:
-        lua_pushboolean(L_, v != 0);
-        break;
+      case FieldDescriptor::TYPE_BOOL: lua_pushboolean(L_, v != 0); break;
       case FieldDescriptor::TYPE_FLOAT: {
         auto bits = static_cast<uint32_t>(v);
         float fv;
@@ -298,8 +289,7 @@ class Decoder {
           lua_pushlstring(L_, str.data(), str.size());
           break;
         }
-        default:
-          continue;
+        default: continue;
       }
       lua_setfield(L_, -2, f.name.c_str());
     }

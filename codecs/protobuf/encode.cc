@@ -123,8 +123,7 @@ class Encoder {
 
   bool is_default(const FieldPlan &f) {
     switch (lua_type(L_, -1)) {
-      case LUA_TBOOLEAN:
-        return !lua_toboolean(L_, -1);
+      case LUA_TBOOLEAN: return !lua_toboolean(L_, -1);
       case LUA_TSTRING:
         if (f.type == FieldDescriptor::TYPE_ENUM) {
           const auto *v = f.fd->enum_type()->FindValueByName(lua_tostring(L_, -1));
@@ -137,8 +136,7 @@ class Encoder {
           double d = lua_tonumber(L_, -1);
           return d == 0 && !std::signbit(d);  // -0.0 is sent, as libprotobuf does
         }
-      default:
-        return false;
+      default: return false;
     }
   }
 
@@ -163,9 +161,7 @@ class Encoder {
         varint(out_, static_cast<uint64_t>(ranged(f, INT32_MIN, INT32_MAX, "an int32 in range expected")));
         return;
       case FieldDescriptor::TYPE_INT64:
-      case FieldDescriptor::TYPE_UINT64:
-        varint(out_, static_cast<uint64_t>(integer(f)));
-        return;
+      case FieldDescriptor::TYPE_UINT64: varint(out_, static_cast<uint64_t>(integer(f))); return;
       case FieldDescriptor::TYPE_UINT32:
         varint(out_, static_cast<uint64_t>(ranged(f, 0, UINT32_MAX, "a uint32 in range expected")));
         return;
@@ -186,9 +182,7 @@ class Encoder {
         fixed(out_, static_cast<uint32_t>(ranged(f, INT32_MIN, INT32_MAX, "an int32 in range expected")), 4);
         return;
       case FieldDescriptor::TYPE_FIXED64:
-      case FieldDescriptor::TYPE_SFIXED64:
-        fixed(out_, static_cast<uint64_t>(integer(f)), 8);
-        return;
+      case FieldDescriptor::TYPE_SFIXED64: fixed(out_, static_cast<uint64_t>(integer(f)), 8); return;
       case FieldDescriptor::TYPE_BOOL:
         if (lua_type(L_, -1) != LUA_TBOOLEAN) fail(f, "a boolean expected");
         out_->push_back(lua_toboolean(L_, -1) ? 1 : 0);
@@ -228,8 +222,7 @@ class Encoder {
         out_->insert(out_->end(), s, s + n);
         return;
       }
-      default:
-        fail(f, "a supported type");
+      default: fail(f, "a supported type");
     }
   }
 

@@ -7,12 +7,11 @@
 //   protobuf.encode(message, table [, raw]) -> string | lightuserdata, size
 //   protobuf.decode(message, str)  -> table | nil, reason
 //   protobuf.decode(message, ptr, size)
-#include <lua.hpp>
-
 #include <google/protobuf/stubs/logging.h>
 
 #include <cstdio>
 #include <fstream>
+#include <lua.hpp>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -100,7 +99,8 @@ int l_decode(lua_State *L) {
 // libprotobuf logs its warnings (e.g. a file without a syntax line) to
 // stderr; problems a script must see come back as error values instead.
 void quiet(google::protobuf::LogLevel level, const char *file, int line, const std::string &message) {
-  if (level >= google::protobuf::LOGLEVEL_ERROR) std::fprintf(stderr, "[libprotobuf %s:%d] %s\n", file, line, message.c_str());
+  if (level >= google::protobuf::LOGLEVEL_ERROR)
+    std::fprintf(stderr, "[libprotobuf %s:%d] %s\n", file, line, message.c_str());
 }
 
 }  // namespace

@@ -1,12 +1,11 @@
 #include "codecs/protobuf/schema.h"
 
-#include <algorithm>
-
 #include <google/protobuf/compiler/parser.h>
-
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <algorithm>
 
 namespace pb {
 
@@ -49,20 +48,15 @@ uint32_t wire_type(FieldDescriptor::Type t) {
   switch (t) {
     case FieldDescriptor::TYPE_DOUBLE:
     case FieldDescriptor::TYPE_FIXED64:
-    case FieldDescriptor::TYPE_SFIXED64:
-      return kFixed64;
+    case FieldDescriptor::TYPE_SFIXED64: return kFixed64;
     case FieldDescriptor::TYPE_FLOAT:
     case FieldDescriptor::TYPE_FIXED32:
-    case FieldDescriptor::TYPE_SFIXED32:
-      return kFixed32;
+    case FieldDescriptor::TYPE_SFIXED32: return kFixed32;
     case FieldDescriptor::TYPE_STRING:
     case FieldDescriptor::TYPE_BYTES:
-    case FieldDescriptor::TYPE_MESSAGE:
-      return kLen;
-    case FieldDescriptor::TYPE_GROUP:
-      return kStartGroup;
-    default:
-      return kVarint;
+    case FieldDescriptor::TYPE_MESSAGE: return kLen;
+    case FieldDescriptor::TYPE_GROUP: return kStartGroup;
+    default: return kVarint;
   }
 }
 
@@ -142,10 +136,12 @@ const MessagePlan *Registry::plan(const Descriptor *d) {
     if (fd->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) f.sub = fd->message_type();
     p->fields.push_back(std::move(f));
   }
-  std::sort(p->fields.begin(), p->fields.end(), [](const FieldPlan &a, const FieldPlan &b) { return a.number < b.number; });
+  std::sort(p->fields.begin(), p->fields.end(),
+            [](const FieldPlan &a, const FieldPlan &b) { return a.number < b.number; });
   p->dense.assign(MessagePlan::kDense, -1);
   for (size_t i = 0; i < p->fields.size(); i++) {
-    if (p->fields[i].number < MessagePlan::kDense) p->dense[static_cast<size_t>(p->fields[i].number)] = static_cast<int16_t>(i);
+    if (p->fields[i].number < MessagePlan::kDense)
+      p->dense[static_cast<size_t>(p->fields[i].number)] = static_cast<int16_t>(i);
   }
   const MessagePlan *raw = p.get();
   plans_.emplace(d, std::move(p));

@@ -24,10 +24,10 @@ struct FieldPlan {
   FieldDescriptor::Type type = FieldDescriptor::TYPE_INT32;
   bool repeated = false;
   bool packed = false;
-  bool map = false;        // a map field: repeated entries with key 1 and value 2
-  bool implicit = false;   // proto3 scalar without presence: default not sent
-  bool fill_default = false;  // decode sets the default when absent
-  uint32_t tag = 0;        // the field's tag for its wire type
+  bool map = false;                 // a map field: repeated entries with key 1 and value 2
+  bool implicit = false;            // proto3 scalar without presence: default not sent
+  bool fill_default = false;        // decode sets the default when absent
+  uint32_t tag = 0;                 // the field's tag for its wire type
   const Descriptor *sub = nullptr;  // message or map entry type
 };
 

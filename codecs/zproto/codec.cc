@@ -26,20 +26,15 @@ int width(Type t) {
   switch (t) {
     case Type::kBool:
     case Type::kByte:
-    case Type::kUByte:
-      return 1;
+    case Type::kUByte: return 1;
     case Type::kShort:
-    case Type::kUShort:
-      return 2;
+    case Type::kUShort: return 2;
     case Type::kInt:
     case Type::kUInt:
-    case Type::kFloat:
-      return 4;
+    case Type::kFloat: return 4;
     case Type::kLong:
-    case Type::kULong:
-      return 8;
-    default:
-      return 0;
+    case Type::kULong: return 8;
+    default: return 0;
   }
 }
 
@@ -251,8 +246,7 @@ class Decoder {
         *pos += used;
         return true;
       }
-      default:
-        break;
+      default: break;
     }
     if (left < static_cast<size_t>(w)) return false;
     uint64_t v = get_le(q, w);

@@ -1,9 +1,8 @@
 // Encoding Lua tables as zproto records and back.
 #pragma once
 
-#include <lua.hpp>
-
 #include <cstdint>
+#include <lua.hpp>
 #include <vector>
 
 #include "codecs/zproto/schema.h"

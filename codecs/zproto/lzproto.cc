@@ -3,11 +3,10 @@
 // Methods are called with a colon on the module table or on a proto
 // object from zproto:parse; see the project's zproto specification for
 // every argument quirk kept here for compatibility.
-#include <lua.hpp>
-
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <lua.hpp>
 #include <new>
 #include <sstream>
 #include <string>
@@ -215,8 +214,12 @@ int pack_or_unpack(lua_State *L, bool packing) {
   return raw ? 2 : 1;
 }
 
-int l_pack(lua_State *L) { return pack_or_unpack(L, true); }
-int l_unpack(lua_State *L) { return pack_or_unpack(L, false); }
+int l_pack(lua_State *L) {
+  return pack_or_unpack(L, true);
+}
+int l_unpack(lua_State *L) {
+  return pack_or_unpack(L, false);
+}
 
 // proto:default(typ)
 int l_default(lua_State *L) {
@@ -301,9 +304,8 @@ extern "C" int luaopen_zproto(lua_State *L) {
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, "__index");
   const luaL_Reg methods[] = {
-      {"tag", l_tag},         {"encode", l_encode},   {"decode", l_decode},
-      {"pack", l_pack},       {"unpack", l_unpack},   {"default", l_default},
-      {"travel", l_travel},   {nullptr, nullptr},
+      {"tag", l_tag},       {"encode", l_encode},   {"decode", l_decode}, {"pack", l_pack},
+      {"unpack", l_unpack}, {"default", l_default}, {"travel", l_travel}, {nullptr, nullptr},
   };
   lua_pushvalue(L, -2);  // M MT M
   luaL_setfuncs(L, methods, 0);

@@ -62,10 +62,10 @@ struct Scalar {
 };
 
 const Scalar kScalars[] = {
-    {"boolean", Type::kBool}, {"byte", Type::kByte},      {"ubyte", Type::kUByte}, {"short", Type::kShort},
-    {"ushort", Type::kUShort}, {"integer", Type::kInt},   {"int32", Type::kInt},   {"uinteger", Type::kUInt},
-    {"uint32", Type::kUInt},  {"long", Type::kLong},      {"int64", Type::kLong},  {"ulong", Type::kULong},
-    {"uint64", Type::kULong}, {"float", Type::kFloat},    {"string", Type::kString}, {"blob", Type::kBlob},
+    {"boolean", Type::kBool},  {"byte", Type::kByte},   {"ubyte", Type::kUByte},   {"short", Type::kShort},
+    {"ushort", Type::kUShort}, {"integer", Type::kInt}, {"int32", Type::kInt},     {"uinteger", Type::kUInt},
+    {"uint32", Type::kUInt},   {"long", Type::kLong},   {"int64", Type::kLong},    {"ulong", Type::kULong},
+    {"uint64", Type::kULong},  {"float", Type::kFloat}, {"string", Type::kString}, {"blob", Type::kBlob},
 };
 
 constexpr size_t kMaxToken = 63;

@@ -1,10 +1,9 @@
 // A game server that embeds silly: it adds its own Lua C module, runs a
 // script on the runtime's loop, and stops it from its own thread.
-#include <lua.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <lua.hpp>
 #include <thread>
 
 #include "lua_api/runtime.h"

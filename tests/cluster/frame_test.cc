@@ -29,13 +29,21 @@ TEST(Frame, RequestBytesMatchTheWireLayout) {
   RingBuffer rb;
   ASSERT_TRUE(append_request(rb, 0x01020304, 0x0a0b0c0d, 0x1122334455667788ull, "hi", 2));
   // length 18 big-endian, payload, traceid LE, cmd LE, session LE
-  EXPECT_EQ(hex(bytes(rb)), "0012" "6869" "8877665544332211" "0d0c0b0a" "04030201");
+  EXPECT_EQ(hex(bytes(rb)),
+            "0012"
+            "6869"
+            "8877665544332211"
+            "0d0c0b0a"
+            "04030201");
 }
 
 TEST(Frame, ResponseBytesMatchTheWireLayout) {
   RingBuffer rb;
   ASSERT_TRUE(append_response(rb, 5, "ok", 2));
-  EXPECT_EQ(hex(bytes(rb)), "0006" "6f6b" "05000080");
+  EXPECT_EQ(hex(bytes(rb)),
+            "0006"
+            "6f6b"
+            "05000080");
 }
 
 TEST(Frame, SizeLimits) {

@@ -55,7 +55,9 @@ class WirePeer : public ::testing::Test {
     a.sin_port = htons(static_cast<uint16_t>(port));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ASSERT_EQ(connect(fd_, reinterpret_cast<struct sockaddr *>(&a), sizeof(a)), 0);
-    struct timeval tv {5, 0};
+    struct timeval tv {
+      5, 0
+    };
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   }
   void TearDown() override {
@@ -128,9 +130,8 @@ TEST_F(WirePeer, FramesMatchTheLayoutInBothDirections) {
   uint64_t our_trace = 0x1122334455667788ull;
   std::string req_payload = "hello";
   std::string req_body = req_payload + le(our_trace, 8) + le(3, 4) + le(42, 4);
-  std::string req_frame = std::string{static_cast<char>(req_body.size() >> 8),
-                                      static_cast<char>(req_body.size() & 0xff)} +
-                          req_body;
+  std::string req_frame =
+      std::string{static_cast<char>(req_body.size() >> 8), static_cast<char>(req_body.size() & 0xff)} + req_body;
   EXPECT_EQ(req_frame.size(), 2u + 5u + 16u);
   write_all(req_frame.substr(0, 1));  // even the length split
   usleep(20000);

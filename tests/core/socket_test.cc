@@ -151,7 +151,7 @@ TEST_F(SocketTest, SendQueueLimitFailsInsteadOfGrowing) {
   EXPECT_EQ(rc, kErrSendQueueFull);
   EXPECT_STREQ(socket_strerror(rc), "send queue full");
   EXPECT_LE(loop_.sockets().send_queue_size(cid), limit);
-  EXPECT_LT(accepted, size_t{64} << 20);  // bounded by kernel buffers + limit
+  EXPECT_LT(accepted, size_t{64} << 20);     // bounded by kernel buffers + limit
   EXPECT_EQ(loop_.sockets().alive(cid), 1);  // refused a write, not broken
   close(lfd);
 }

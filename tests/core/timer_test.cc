@@ -1,7 +1,6 @@
 #include "core/timer.h"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -94,9 +93,7 @@ TEST(TimerQueue, WaitRoundsUpSoTheLoopNeverWakesEarly) {
 
 class Recorder : public LoopHandler {
  public:
-  void on_timer(TimerQueue::Id, uint64_t cookie) override {
-    fired.push_back({cookie, monotonic_us()});
-  }
+  void on_timer(TimerQueue::Id, uint64_t cookie) override { fired.push_back({cookie, monotonic_us()}); }
   void on_signal(int) override {}
   std::vector<std::pair<uint64_t, int64_t>> fired;
 };

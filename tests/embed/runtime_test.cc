@@ -3,9 +3,9 @@
 #include "lua_api/runtime.h"
 
 #include <gtest/gtest.h>
-#include <lua.hpp>
 
 #include <chrono>
+#include <lua.hpp>
 #include <thread>
 
 namespace {
@@ -34,7 +34,8 @@ TEST(Runtime, HostModuleIsRequirableAndExitCodeReturned) {
     assert(require "host".ping() == "pong")
     time.sleep(1)  -- the first chunk is a task: it may yield
     silly.exit(9)
-  )", "=test");
+  )",
+                           "=test");
   EXPECT_EQ(rt.error(), "");
   EXPECT_EQ(code, 9);
   EXPECT_EQ(g_calls, 1);
