@@ -218,6 +218,113 @@ bool push_object(lua_State *L, const msgpack_object &o, int depth, const char **
   }
 }
 
+// msgpack-c allocates a container's elements as soon as it reads the
+// count, so a 5-byte "array of 2^32 elements" would ask for 96 GiB. This
+// walk of the headers refuses, before msgpack-c sees the input, any
+// container that claims more elements than there are bytes left (each
+// element takes at least one). Truncated or corrupt input passes through
+// for msgpack-c to name.
+const char *implausible(const uint8_t *p, size_t n) {
+  uint64_t pending[kMaxDepth + 2];
+  int depth = 0;
+  pending[0] = 1;
+  size_t i = 0;
+  auto be = [&](size_t bytes, uint64_t *v) {
+    if (n - i < bytes) return false;
+    *v = 0;
+    for (size_t k = 0; k < bytes; k++) *v = *v << 8 | p[i + k];
+    i += bytes;
+    return true;
+  };
+  while (depth >= 0 && i < n) {
+    if (pending[depth] == 0) {
+      depth--;
+      continue;
+    }
+    pending[depth]--;
+    uint8_t b = p[i++];
+    uint64_t count = 0, len = 0;
+    bool container = false;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+      continue;
+    } else if ((b & 0xf0) == 0x80) {
+      count = 2u * (b & 0x0f);
+      container = true;
+    } else if ((b & 0xf0) == 0x90) {
+      count = b & 0x0f;
+      container = true;
+    } else if ((b & 0xe0) == 0xa0) {
+      len = b & 0x1f;
+    } else {
+      bool ok = true;
+      switch (b) {
+        case 0xc4:
+        case 0xd9: ok = be(1, &len); break;
+        case 0xc5:
+        case 0xda: ok = be(2, &len); break;
+        case 0xc6:
+        case 0xdb: ok = be(4, &len); break;
+        case 0xc7:
+          ok = be(1, &len);
+          len += 1;
+          break;
+        case 0xc8:
+          ok = be(2, &len);
+          len += 1;
+          break;
+        case 0xc9:
+          ok = be(4, &len);
+          len += 1;
+          break;
+        case 0xca:
+        case 0xce:
+        case 0xd2: len = 4; break;
+        case 0xcb:
+        case 0xcf:
+        case 0xd3: len = 8; break;
+        case 0xcc:
+        case 0xd0: len = 1; break;
+        case 0xcd:
+        case 0xd1: len = 2; break;
+        case 0xd4: len = 2; break;
+        case 0xd5: len = 3; break;
+        case 0xd6: len = 5; break;
+        case 0xd7: len = 9; break;
+        case 0xd8: len = 17; break;
+        case 0xdc:
+          ok = be(2, &count);
+          container = true;
+          break;
+        case 0xdd:
+          ok = be(4, &count);
+          container = true;
+          break;
+        case 0xde:
+          ok = be(2, &count);
+          count *= 2;
+          container = true;
+          break;
+        case 0xdf:
+          ok = be(4, &count);
+          count *= 2;
+          container = true;
+          break;
+        default: return nullptr;  // 0xc1: msgpack-c says "corrupt"
+      }
+      if (!ok) return nullptr;
+    }
+    if (!container) {
+      if (len > n - i) return nullptr;  // truncated: msgpack-c says so
+      i += len;
+      continue;
+    }
+    if (count > n - i) return "truncated input";  // more elements than bytes left
+    if (depth + 1 > kMaxDepth) return "nesting deeper than 32 levels";
+    pending[++depth] = count;
+  }
+  return nullptr;
+}
+
 int l_encode(lua_State *L) {
   luaL_checkany(L, 1);
   bool raw = lua_toboolean(L, 2);
@@ -243,6 +350,7 @@ int l_decode(lua_State *L) {
   const uint8_t *data;
   size_t size;
   codec::check_input(L, 1, "msgpack.decode", &data, &size);
+  if (const char *why = implausible(data, size)) return fail(L, why);
   size_t used = 0;
   msgpack_unpack_return rc = msgpack_unpack_next(&g_unpacked, reinterpret_cast<const char *>(data), size, &used);
   if (rc == MSGPACK_UNPACK_CONTINUE) return fail(L, size == 0 ? "empty input" : "truncated input");

@@ -209,6 +209,9 @@ class Decoder {
     auto count = static_cast<int32_t>(get_le(p + *pos, 4));
     *pos += 4;
     if (count < 0) return 0;  // the original skips a "negative" count
+    // Every element takes at least a byte: a larger count cannot be met,
+    // and must not size a table before that is found out.
+    if (static_cast<size_t>(count) > end - *pos) return -1;
     lua_createtable(L_, f.mapkey >= 0 ? 0 : count, f.mapkey >= 0 ? count : 0);
     for (int32_t i = 1; i <= count; i++) {
       if (!element(p, end, pos, f, depth)) {
