@@ -135,7 +135,10 @@ class SocketManager {
   std::unordered_map<SocketId, std::unique_ptr<Socket>> sockets_;
   std::vector<SocketId> dirty_;
   std::vector<SocketId> reread_;
-  SocketId next_id_ = 1;
+  // Ids start high and only grow: scripts key Lua tables by them, and
+  // sparse keys keep those tables in their hash part, sized by the sockets
+  // alive rather than by how many ids were ever handed out.
+  SocketId next_id_ = SocketId{1} << 20;
   int spare_fd_ = -1;
   uint64_t read_calls_ = 0;
   uint64_t write_calls_ = 0;  // given up to accept and shed a connection at EMFILE

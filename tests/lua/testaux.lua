@@ -6,11 +6,20 @@ local env = require "silly.env"
 
 local T = {}
 local checks = 0
+local children = {} -- pids started by T.start, killed on every exit
+
+local function reap()
+	for _, pid in ipairs(children) do
+		os.execute(string.format("kill -9 %d 2>/dev/null", pid))
+	end
+	children = {}
+end
 
 local function fail(msg, level)
 	print("FAIL: " .. msg)
 	print(debug.traceback("", level or 3))
 	io.stdout:flush()
+	reap()
 	silly.exit(1)
 end
 T.fail = fail
@@ -87,6 +96,7 @@ end
 function T.done()
 	print(string.format("PASS: %d checks", checks))
 	io.stdout:flush()
+	reap()
 	silly.exit(0)
 end
 
@@ -131,6 +141,32 @@ function T.spawn(script, args)
 	local pid = tonumber(f:read("l"))
 	f:close()
 	return pid
+end
+
+-- Starts a helper script (in this folder) and waits for its "ready <addr>"
+-- line; returns addr, pid. The helper is killed when the test ends.
+function T.start(script, args)
+	local out = os.tmpname()
+	local cmd = string.format("%s %s/%s --lualib_path='%s/?.lua' %s >%s 2>&1 & echo $!", T.silly, T.dir, script,
+		T.dir, args or "", out)
+	local p = io.popen(cmd)
+	local pid = tonumber(p:read("l"))
+	p:close()
+	children[#children + 1] = pid
+	for _ = 1, 500 do
+		local f = io.open(out)
+		local line = f and f:read("l")
+		if f then
+			f:close()
+		end
+		local addr = line and line:match("^ready (.*)$")
+		if addr then
+			os.remove(out)
+			return addr, pid
+		end
+		time.sleep(10)
+	end
+	fail("helper " .. script .. " did not start", 2)
 end
 
 function T.kill(pid, sig)

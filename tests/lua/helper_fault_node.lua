@@ -1,0 +1,37 @@
+-- Helper process for the fault suite: a cluster node that
+--   cmd 1: echoes
+--   cmd 2: echoes after a random 0..4 ms
+--   cmd 9: reports "sockets fds bytes" after a full garbage collection
+-- Prints "ready <addr>" once listening on --port (0: any).
+local silly = require "silly"
+local time = require "silly.time"
+local env = require "silly.env"
+local tcp = require "silly.net.tcp"
+local nc = require "silly.net.c"
+local c = require "silly.c"
+local cluster = require "silly.net.cluster"
+
+local function fd_count()
+	local p = io.popen("ls /proc/" .. silly.pid .. "/fd | wc -l")
+	local n = tonumber(p:read("l"))
+	p:close()
+	return n
+end
+
+local node = cluster.new {
+	marshal = function(_, cmd, body) return cmd, body end,
+	unmarshal = function(_, _, p, n) return silly.tostring(p, n) end,
+	call = function(body, cmd)
+		if cmd == 2 then
+			time.sleep(math.random(0, 4))
+		elseif cmd == 9 then
+			collectgarbage()
+			collectgarbage()
+			return string.format("%d %d %d", nc.count(), fd_count(), c.memused())
+		end
+		return body
+	end,
+	close = function() end,
+}
+local fd = assert(node.listen("127.0.0.1:" .. (env.get("port") or 0), 4096))
+print("ready " .. tcp.sockname(fd))
