@@ -1,34 +1,49 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything and runs every test.
+# Installs what is missing, builds everything and runs every check:
+#   1. clang-format on every C++ source
+#   2. bazel test //...                 (all tests)
+#   3. bazel test --config=asan //...   (the same under ASan + UBSan)
+#   4. tests/fuzz/run.sh 20             (each fuzz target for 20 s)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh || exit 1
 
-# Every C++ source is clang-formatted (.clang-format).
+passed=0
+failed=0
+tally() { # tally PASSED FAILED
+  passed=$((passed + $1))
+  failed=$((failed + $2))
+}
+
+# 1. Every C++ source is clang-formatted (.clang-format).
 unformatted=0
-for f in $(git ls-files '*.cc' '*.h' 2>/dev/null || find core cluster lua_api codecs tests bench examples tools -name '*.cc' -o -name '*.h'); do
+for f in $(git ls-files '*.cc' '*.h' 2>/dev/null); do
   case "$f" in third_party/*) continue ;; esac
   if ! clang-format --style=file --dry-run --Werror "$f" >/dev/null 2>&1; then
     echo "not clang-formatted: $f"
     unformatted=$((unformatted + 1))
   fi
 done
+if [ "$unformatted" -eq 0 ]; then tally 1 0; else tally 0 1; fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-bazel test //... 2>&1 | tee "$log"
-rc=${PIPESTATUS[0]}
-passed=$(grep -cE '^//.* PASSED' "$log")
-failed=$(grep -cE '^//.* (FAILED|TIMEOUT|NO STATUS)|FAILED TO BUILD' "$log")
+# 2 and 3: the test suite, plain and under the sanitizers.
+for config in "" "--config=asan"; do
+  echo "=== bazel test $config //..."
+  bazel test $config //... 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -cE '^//.* PASSED' "$log")
+  f=$(grep -cE '^//.* (FAILED|TIMEOUT|NO STATUS)|FAILED TO BUILD' "$log")
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi  # the build itself failed
+  tally "$p" "$f"
+done
 bazel shutdown >/dev/null 2>&1
-if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-  failed=1  # the build itself failed
-fi
-if [ "$unformatted" -ne 0 ]; then
-  failed=$((failed + 1))
-  rc=1
-else
-  passed=$((passed + 1))  # the format check
-fi
-echo "bazel test and format check: $passed passed, $failed failed"
-exit "$rc"
+
+# 4. Fuzzing, bounded.
+echo "=== tests/fuzz/run.sh 20"
+tests/fuzz/run.sh 20 | tee "$log"
+tally "$(grep -c ', no crash, leak or sanitizer report' "$log")" "$(grep -c ': FAILED' "$log")"
+
+echo "tests, sanitizers, fuzzing and format: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
