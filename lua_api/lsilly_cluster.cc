@@ -198,24 +198,44 @@ int l_next(lua_State *L) {
   return binding(L).next(L, luaL_checkinteger(L, 1));
 }
 
-// request(fd, cmd, traceid, data [, size], timeout_ms) -> session | nil, err
-int l_request(lua_State *L) {
-  SocketId fd = luaL_checkinteger(L, 1);
-  auto cmd = static_cast<uint32_t>(luaL_checkinteger(L, 2));
-  auto trace = static_cast<uint64_t>(luaL_checkinteger(L, 3));
+// The (fd, cmd, traceid, data [, size]) that request and send share.
+struct RequestArgs {
+  SocketId fd;
+  uint32_t cmd;
+  uint64_t trace;
   const void *data;
   size_t size;
-  if (!read_payload(L, 4, &data, &size)) return luaL_error(L, "cluster.call: marshal returned no data");
-  int timeout = static_cast<int>(luaL_checkinteger(L, lua_type(L, 4) == LUA_TSTRING ? 5 : 6));
-  if (size > cluster::kMaxRequestPayload) return push_too_large(L, size, cluster::kMaxRequestPayload);
-  ClusterBinding &b = binding(L);
+  int next;  // index of the argument after them
+};
+
+// Reads them; false (with nil, reason pushed) for a payload too large.
+bool read_request(lua_State *L, const char *fname, RequestArgs *a) {
+  a->fd = luaL_checkinteger(L, 1);
+  a->cmd = static_cast<uint32_t>(luaL_checkinteger(L, 2));
+  a->trace = static_cast<uint64_t>(luaL_checkinteger(L, 3));
+  if (!read_payload(L, 4, &a->data, &a->size)) luaL_error(L, "%s: marshal returned no data", fname);
+  a->next = lua_type(L, 4) == LUA_TSTRING ? 5 : 6;
+  if (a->size <= cluster::kMaxRequestPayload) return true;
+  push_too_large(L, a->size, cluster::kMaxRequestPayload);
+  return false;
+}
+
+int queue_request(lua_State *L, const RequestArgs &a, uint32_t session) {
   cluster::FrameParts parts;
-  // The session is opened only once the frame is queued, so a refused
-  // write leaves nothing pending.
-  uint32_t session = b.sessions().open(fd, timeout);
-  cluster::make_request(session, cmd, trace, size, &parts);
-  int rc = send_frame(L, fd, parts, data, size);
+  cluster::make_request(session, a.cmd, a.trace, a.size, &parts);
+  return send_frame(L, a.fd, parts, a.data, a.size);
+}
+
+// request(fd, cmd, traceid, data [, size], timeout_ms) -> session | nil, err
+int l_request(lua_State *L) {
+  RequestArgs a;
+  if (!read_request(L, "cluster.call", &a)) return 2;
+  int timeout = static_cast<int>(luaL_checkinteger(L, a.next));
+  ClusterBinding &b = binding(L);
+  uint32_t session = b.sessions().open(a.fd, timeout);
+  int rc = queue_request(L, a, session);
   if (rc != 0) {
+    // Refused (closed link, full queue): nothing may stay pending.
     b.sessions().finish(session);  // cancels its deadline too
     return push_send_error(L, rc);
   }
@@ -225,16 +245,9 @@ int l_request(lua_State *L) {
 
 // send(fd, cmd, traceid, data [, size]) -> true | nil, err
 int l_send(lua_State *L) {
-  SocketId fd = luaL_checkinteger(L, 1);
-  auto cmd = static_cast<uint32_t>(luaL_checkinteger(L, 2));
-  auto trace = static_cast<uint64_t>(luaL_checkinteger(L, 3));
-  const void *data;
-  size_t size;
-  if (!read_payload(L, 4, &data, &size)) return luaL_error(L, "cluster.send: marshal returned no data");
-  if (size > cluster::kMaxRequestPayload) return push_too_large(L, size, cluster::kMaxRequestPayload);
-  cluster::FrameParts parts;
-  cluster::make_request(binding(L).sessions().next_unregistered(), cmd, trace, size, &parts);
-  int rc = send_frame(L, fd, parts, data, size);
+  RequestArgs a;
+  if (!read_request(L, "cluster.send", &a)) return 2;
+  int rc = queue_request(L, a, binding(L).sessions().next_unregistered());
   if (rc != 0) return push_send_error(L, rc);
   lua_pushboolean(L, 1);
   return 1;

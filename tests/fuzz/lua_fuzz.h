@@ -9,6 +9,20 @@
 #include <cstring>
 #include <lua.hpp>
 
+// A Lua state with the standard libraries, the codec `name` opened as a
+// global, and `script` run (it defines the global function `fuzz`).
+inline lua_State *fuzz_state(const char *name, lua_CFunction open, const char *script) {
+  lua_State *L = luaL_newstate();
+  luaL_openlibs(L);
+  luaL_requiref(L, name, open, 1);
+  lua_pop(L, 1);
+  if (luaL_dostring(L, script) != LUA_OK) {
+    std::fprintf(stderr, "fuzz setup: %s\n", lua_tostring(L, -1));
+    std::abort();
+  }
+  return L;
+}
+
 // Calls the global function `fn` with (input) under lua_pcall. Only the
 // errors a codec documents for bad input (zproto's "table index is nil"
 // for a map element without its key) are legitimate outcomes; any other

@@ -1,18 +1,12 @@
 // Fuzz target: protobuf decode of every message of the test schemas, and
 // encode of whatever decodes.
-#include <cstdio>
-#include <cstdlib>
 
 #include "lua_fuzz.h"
 
 extern "C" int luaopen_protobuf(lua_State *L);
 
 static lua_State *setup() {
-  lua_State *L = luaL_newstate();
-  luaL_openlibs(L);
-  luaL_requiref(L, "protobuf", luaopen_protobuf, 1);
-  lua_pop(L, 1);
-  if (luaL_dostring(L, R"(
+  return fuzz_state("protobuf", luaopen_protobuf, R"(
     assert(protobuf.loadfile("tests/lua/pb/game.proto"))
     assert(protobuf.loadfile("tests/lua/pb/legacy.proto"))
     local names = {"game.Scalars", "game.Player", "legacy.Config"}
@@ -22,11 +16,7 @@ static lua_State *setup() {
         if t then protobuf.encode(name, t) end
       end
     end
-  )") != LUA_OK) {
-    std::fprintf(stderr, "fuzz setup: %s\n", lua_tostring(L, -1));
-    std::abort();
-  }
-  return L;
+  )");
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

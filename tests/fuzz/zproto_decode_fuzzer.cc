@@ -1,25 +1,17 @@
 // Fuzz target: zproto decode (every struct of the vector schema) and unpack.
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 #include "lua_fuzz.h"
 
 extern "C" int luaopen_zproto(lua_State *L);
 
 static lua_State *setup() {
-  lua_State *L = luaL_newstate();
-  luaL_openlibs(L);
-  luaL_requiref(L, "zproto", luaopen_zproto, 1);
-  lua_pop(L, 1);
   std::ifstream in("tests/vectors/zproto/schema.zproto");
   std::stringstream ss;
   ss << in.rdbuf();
-  lua_pushstring(L, ss.str().c_str());
-  lua_setglobal(L, "SCHEMA");
-  // Decode as each struct; unpack; and decode what unpack produced.
-  if (luaL_dostring(L, R"(
+  std::string script = "SCHEMA = [==[" + ss.str() + "]==]\n" + R"(
     local proto = assert(zproto:parse(SCHEMA))
     local names = {}
     for _, name in proto:travel("struct") do names[#names + 1] = name end
@@ -30,11 +22,8 @@ static lua_State *setup() {
       local p, n = proto:pack(s, true)
       local back = proto:unpack(p, n, true)
     end
-  )") != LUA_OK) {
-    std::fprintf(stderr, "fuzz setup: %s\n", lua_tostring(L, -1));
-    std::abort();
-  }
-  return L;
+  )";
+  return fuzz_state("zproto", luaopen_zproto, script.c_str());
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
