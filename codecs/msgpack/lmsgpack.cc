@@ -25,9 +25,26 @@ constexpr char kArrayMeta[] = "msgpack.array";
 constexpr char kMapMeta[] = "msgpack.map";
 constexpr char kBinaryMeta[] = "msgpack.binary";
 
-// msgpack-c's own growable buffer: its write callback is a plain memcpy.
-msgpack_sbuffer g_out;
-msgpack_unpacked g_unpacked;
+// msgpack-c's buffers, reused by every call: its sbuffer (whose write
+// callback is a plain memcpy) and the unpacker's zone. The owner frees them
+// when the plugin is unloaded (lua_close), as C structs have no destructor.
+struct Buffers {
+  msgpack_sbuffer out;
+  msgpack_unpacked unpacked;
+  Buffers() {
+    msgpack_sbuffer_init(&out);
+    msgpack_unpacked_init(&unpacked);
+  }
+  ~Buffers() {
+    msgpack_unpacked_destroy(&unpacked);
+    msgpack_sbuffer_destroy(&out);
+  }
+  Buffers(const Buffers &) = delete;
+  Buffers &operator=(const Buffers &) = delete;
+};
+Buffers g_buffers;
+msgpack_sbuffer &g_out = g_buffers.out;
+msgpack_unpacked &g_unpacked = g_buffers.unpacked;
 
 enum class Kind { kAuto, kArray, kMap, kBinary };
 
@@ -388,12 +405,6 @@ int l_binary(lua_State *L) {
 }  // namespace
 
 extern "C" int luaopen_msgpack(lua_State *L) {
-  static bool ready = false;
-  if (!ready) {
-    msgpack_unpacked_init(&g_unpacked);
-    msgpack_sbuffer_init(&g_out);
-    ready = true;
-  }
   luaL_newmetatable(L, kArrayMeta);
   luaL_newmetatable(L, kMapMeta);
   luaL_newmetatable(L, kBinaryMeta);
