@@ -62,8 +62,18 @@ T.run(function()
 		for i = 1, N do
 			client.close(fds[i])
 		end
-		time.sleep(500) -- the node sees every close
-		local s2, f2, m2 = node_stats()
+		-- The node sees the closes in its own time; wait up to 2 s for them.
+		local s2, f2, m2
+		for _ = 1, 20 do
+			time.sleep(100)
+			s2, f2, m2 = node_stats()
+			if s2 == s0 and f2 == f0 then
+				break
+			end
+		end
+		if f2 ~= f0 then
+			print("the node's descriptors:\n" .. tostring(client.call(probe, 10, "")))
+		end
 		collectgarbage()
 		collectgarbage()
 		levels[round] = {node = m2, ours = c.memused()}
