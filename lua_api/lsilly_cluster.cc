@@ -79,10 +79,14 @@ class ClusterBinding : public ModeConsumer, public cluster::DeadlineScheduler {
   // pointer is valid until the next call.
   int next(lua_State *L, SocketId id) {
     if (id != batch_id_ || !batch_valid()) return 0;
-    RingBuffer &in = *batch_in_;
     // In a long batch, what the handlers wrote so far leaves now, so the
-    // peer works on it while this side handles the rest.
-    if (++batch_frames_ % kFlushEvery == 0) host_.sockets().flush_writes();
+    // peer works on it while this side handles the rest. A write that fails
+    // closes its link, perhaps this one: look again before reading on.
+    if (++batch_frames_ % kFlushEvery == 0) {
+      host_.sockets().flush_writes();
+      if (!batch_valid()) return 0;
+    }
+    RingBuffer &in = *batch_in_;
     for (;;) {
       in.consume(consumed_);
       consumed_ = 0;
