@@ -7,8 +7,7 @@ local waitgroup = require "silly.sync.waitgroup"
 local T = require "testaux"
 
 T.run(function()
-	local port = T.port()
-	local pid = T.spawn("helper_cluster_server.lua", "--delay=60000 --port=" .. port)
+	local addr, pid = T.start("helper_cluster_server.lua", "--delay=60000")
 	local client = cluster.new {
 		timeout = 30000,
 		marshal = T.string_marshal,
@@ -16,15 +15,7 @@ T.run(function()
 		call = function() end,
 		close = function() end,
 	}
-	local fd
-	for _ = 1, 100 do
-		fd = client.connect("127.0.0.1:" .. port)
-		if fd then
-			break
-		end
-		time.sleep(20)
-	end
-	T.ok(fd, "connected to the helper")
+	local fd = T.ok(client.connect(addr), "connected to the helper")
 	local wg = waitgroup.new()
 	local results = {}
 	local last_return = 0

@@ -115,11 +115,22 @@ function T.run(fn, limit_ms)
 	end)
 end
 
--- A free TCP/UDP port on loopback, from the kernel.
+-- A port for a helper that must come back on the same address (a peer
+-- that restarts). It is taken below the kernel's ephemeral range (where
+-- port-0 listeners of other tests live) and checked free by binding it.
 local port_seq = 0
 function T.port()
-	port_seq = port_seq + 1
-	return 20000 + (silly.pid * 37 + port_seq * 101) % 30000
+	local tcp = require "silly.net.tcp"
+	for _ = 1, 100 do
+		port_seq = port_seq + 1
+		local port = 20000 + (silly.pid * 37 + port_seq * 101) % 12000
+		local probe = tcp.listen("127.0.0.1:" .. port, function() end)
+		if probe then
+			tcp.close(probe)
+			return port
+		end
+	end
+	fail("no free port below the ephemeral range", 2)
 end
 
 -- A cluster codec for tests: cmds pass as given, payloads are strings.
