@@ -13,7 +13,19 @@ package.path = dir .. "/?.lua;" .. package.path
 local codec = require "codec"
 
 local exe = io.popen("readlink /proc/" .. silly.pid .. "/exe"):read("l")
-local base = 20000 + silly.pid % 20000
+-- Two free ports next to each other, below the kernel's ephemeral range.
+local tcp = require "silly.net.tcp"
+local function free(port)
+	local fd = tcp.listen("127.0.0.1:" .. port, function() end)
+	if fd then
+		tcp.close(fd)
+	end
+	return fd ~= nil
+end
+local base = 12000 + silly.pid % 8000
+while not (free(base) and free(base + 1)) do
+	base = base + 2
+end
 local store_addr = "127.0.0.1:" .. base
 local battle_addr = "127.0.0.1:" .. (base + 1)
 local function start(role, port, extra)
