@@ -89,15 +89,20 @@ void EventLoop::drain_signals() {
 bool EventLoop::run_once(int max_wait_ms) {
   if (stopping_) return false;
   bool busy = sockets_.flush();
-  int wait = busy ? 0 : timers_.wait_ms(monotonic_us());
-  if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms)) wait = max_wait_ms;
+  // Until the next timer, at most max_wait_ms; not at all with work left.
+  auto wait_ms = [&] {
+    if (busy) return 0;
+    int wait = timers_.wait_ms(monotonic_us());
+    return max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms) ? max_wait_ms : wait;
+  };
+  int wait = wait_ms();
   int n = 0;
   if (wait != 0 && spin_us_ > 0) {
     int64_t until = monotonic_us() + spin_us_;
     do {
       n = poller_.wait(events_, kMaxEvents, 0);
     } while (n == 0 && monotonic_us() < until);
-    if (n == 0) wait = timers_.wait_ms(monotonic_us());
+    if (n == 0) wait = wait_ms();  // the spin used part of it
   }
   if (n == 0) n = poller_.wait(events_, kMaxEvents, wait);
   for (int i = 0; i < n && !stopping_; i++) {
