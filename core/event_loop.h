@@ -32,7 +32,6 @@ class EventLoop {
   // in 56 bits; the top byte is the loop's own.
   TimerQueue::Id add_timer(int64_t delay_ms, uint64_t cookie);
   bool cancel_timer(TimerQueue::Id id) { return timers_.cancel(id); }
-  size_t timer_count() const { return timers_.size(); }
 
   // Routes the signal to LoopHandler::on_signal on the loop thread.
   bool watch_signal(int signo);

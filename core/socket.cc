@@ -338,11 +338,6 @@ int SocketManager::alive(SocketId id) const {
   return s->state == kOpen ? 1 : 0;
 }
 
-int SocketManager::last_error(SocketId id) const {
-  Socket *s = find(id);
-  return s == nullptr ? kErrUnknownSocket : s->error;
-}
-
 std::string SocketManager::local_address(SocketId id) const {
   Socket *s = find(id);
   if (s == nullptr || s->fd < 0) return "";

@@ -92,7 +92,6 @@ class SocketManager {
   int alive(SocketId id) const;
   bool exists(SocketId id) const { return sockets_.count(id) != 0; }
   size_t count() const { return sockets_.size(); }
-  int last_error(SocketId id) const;
   // The socket's own address ("ip:port"), e.g. the port a listener got
   // for port 0; empty for an unknown id.
   std::string local_address(SocketId id) const;

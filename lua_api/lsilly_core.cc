@@ -180,11 +180,6 @@ int l_memused(lua_State *L) {
   return 1;
 }
 
-int l_timercount(lua_State *L) {
-  lua_pushinteger(L, static_cast<lua_Integer>(LuaHost::from(L)->loop().timer_count()));
-  return 1;
-}
-
 int l_loglevel(lua_State *L) {
   const std::string &lv = LuaHost::from(L)->options().loglevel;
   lua_pushlstring(L, lv.data(), lv.size());
@@ -199,7 +194,6 @@ int open_silly_core(lua_State *L) {
       {"exit", l_exit},
       {"timeout", l_timeout},
       {"timercancel", l_timercancel},
-      {"timercount", l_timercount},
       {"now", l_now},
       {"monotonic", l_monotonic},
       {"monotonic_us", l_monotonic_us},

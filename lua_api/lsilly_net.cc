@@ -248,11 +248,6 @@ int l_isalive(lua_State *L) {
   return 1;
 }
 
-int l_exists(lua_State *L) {
-  lua_pushboolean(L, sockets(L).exists(check_id(L, 1)));
-  return 1;
-}
-
 int l_count(lua_State *L) {
   lua_pushinteger(L, static_cast<lua_Integer>(sockets(L).count()));
   return 1;
@@ -282,9 +277,8 @@ int open_silly_net(lua_State *L) {
       {"recvsize", l_recvsize},   {"sendsize", l_sendsize},
       {"limit", l_limit},         {"resume", l_resume},
       {"sendlimit", l_sendlimit}, {"isalive", l_isalive},
-      {"exists", l_exists},       {"count", l_count},
-      {"strerror", l_strerror},   {"sockname", l_sockname},
-      {nullptr, nullptr},
+      {"count", l_count},         {"strerror", l_strerror},
+      {"sockname", l_sockname},   {nullptr, nullptr},
   };
   luaL_newlib(L, fns);
   lua_pushinteger(L, kModeStream);
