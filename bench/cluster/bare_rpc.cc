@@ -22,17 +22,11 @@
 #include <string>
 #include <vector>
 
+#include "bench/support.h"
+
 namespace {
 
 constexpr size_t kPayload = 16;
-
-sockaddr_in loopback(int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
 
 void tune(int fd) {
   int on = 1;
@@ -95,7 +89,7 @@ int serve(int port) {
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
   int on = 1;
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  sockaddr_in a = loopback(port);
+  sockaddr_in a = bench::loopback(port);
   if (bind(lfd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 || listen(lfd, 128) != 0) return 1;
   for (;;) {
     int fd = accept(lfd, nullptr, nullptr);
@@ -124,7 +118,7 @@ int serve(int port) {
 
 int dial(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = loopback(port);
+  sockaddr_in a = bench::loopback(port);
   if (connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0) return -1;
   tune(fd);
   return fd;

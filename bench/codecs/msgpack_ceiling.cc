@@ -3,10 +3,11 @@
 // msgpack-c's object tree. Prints "msgpack_c.encode=ns msgpack_c.decode=ns".
 #include <msgpack.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <vector>
+
+#include "bench/support.h"
 
 namespace {
 
@@ -67,14 +68,6 @@ void pack(msgpack_packer *pk, const Snapshot &s) {
   }
 }
 
-template <class F>
-double ns_per_op(int n, F fn) {
-  for (int i = 0; i < n / 10; i++) fn();
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < n; i++) fn();
-  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / n;
-}
-
 }  // namespace
 
 int main() {
@@ -85,7 +78,7 @@ int main() {
   msgpack_packer pk;
   msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
   const int n = 200000;
-  double enc = ns_per_op(n, [&] {
+  double enc = bench::ns_per_op(n, [&] {
     buf.size = 0;  // reuse the buffer, as the Lua codec reuses its own
     pack(&pk, s);
   });
@@ -93,7 +86,7 @@ int main() {
   msgpack_unpacked result;
   msgpack_unpacked_init(&result);
   size_t total = 0;
-  double dec = ns_per_op(n, [&] {
+  double dec = bench::ns_per_op(n, [&] {
     size_t off = 0;
     msgpack_unpack_next(&result, bytes.data(), bytes.size(), &off);
     total += off;

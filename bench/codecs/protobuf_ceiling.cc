@@ -5,24 +5,14 @@
 // the fields out). Prints "name=ns ...".
 #include <google/protobuf/dynamic_message.h>
 
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "bench/codecs/snapshot.pb.h"
+#include "bench/support.h"
 
-namespace {
-
-template <class F>
-double ns_per_op(int n, F fn) {
-  for (int i = 0; i < n / 10; i++) fn();
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < n; i++) fn();
-  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / n;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main() {
   bench::Snapshot s;
@@ -56,15 +46,15 @@ int main() {
   }
   const int n = 200000;
   std::string bytes;
-  double enc = ns_per_op(n, [&] {
+  double enc = bench::ns_per_op(n, [&] {
     bytes.clear();
     s.SerializeToString(&bytes);
   });
   bench::Snapshot parsed;
-  double dec = ns_per_op(n, [&] { parsed.ParseFromString(bytes); });
+  double dec = bench::ns_per_op(n, [&] { parsed.ParseFromString(bytes); });
   google::protobuf::DynamicMessageFactory factory;
   std::unique_ptr<google::protobuf::Message> dyn(factory.GetPrototype(bench::Snapshot::descriptor())->New());
-  double dyn_dec = ns_per_op(n, [&] { dyn->ParseFromString(bytes); });
+  double dyn_dec = bench::ns_per_op(n, [&] { dyn->ParseFromString(bytes); });
   std::printf("generated.encode=%.0f generated.decode=%.0f dynamic.decode=%.0f generated.bytes=%zu check=%d\n", enc,
               dec, dyn_dec, bytes.size(), parsed.items_size() == 16 ? 1 : 0);
   return 0;

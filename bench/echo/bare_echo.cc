@@ -17,6 +17,8 @@
 #include <cstring>
 #include <vector>
 
+#include "bench/support.h"
+
 namespace {
 
 constexpr int kMsg = 16;
@@ -27,19 +29,11 @@ void nonblock(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
-sockaddr_in loopback(int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
 int serve(int port) {
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
   int on = 1;
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  sockaddr_in a = loopback(port);
+  sockaddr_in a = bench::loopback(port);
   if (bind(lfd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 || listen(lfd, 1024) != 0) {
     perror("bare_echo: listen");
     return 1;
@@ -86,7 +80,7 @@ int client(int port, int conns, int seconds) {
   std::vector<int> got(static_cast<size_t>(conns) + 1024, 0);
   for (int i = 0; i < conns; i++) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a = loopback(port);
+    sockaddr_in a = bench::loopback(port);
     if (connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0) {
       perror("bare_echo: connect");
       return 1;

@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "bench/support.h"
+
 namespace {
 
 struct Message {
@@ -70,10 +72,7 @@ int main(int argc, char **argv) {
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
   int on = 1;
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(std::atoi(argv[1])));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in a = bench::loopback(std::atoi(argv[1]));
   if (bind(lfd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 || listen(lfd, 1024) != 0) return 1;
   fcntl(lfd, F_SETFL, O_NONBLOCK);
 

@@ -16,13 +16,13 @@ void check_input(lua_State *L, int idx, const char *fname, const uint8_t **data,
   *size = static_cast<size_t>(n);
 }
 
-int push_output(lua_State *L, const std::vector<uint8_t> &bytes, bool raw) {
+int push_output(lua_State *L, const void *data, size_t size, bool raw) {
   if (raw) {
-    lua_pushlightuserdata(L, const_cast<uint8_t *>(bytes.data()));
-    lua_pushinteger(L, static_cast<lua_Integer>(bytes.size()));
+    lua_pushlightuserdata(L, const_cast<void *>(data));
+    lua_pushinteger(L, static_cast<lua_Integer>(size));
     return 2;
   }
-  lua_pushlstring(L, reinterpret_cast<const char *>(bytes.data()), bytes.size());
+  lua_pushlstring(L, static_cast<const char *>(data), size);
   return 1;
 }
 

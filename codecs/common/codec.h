@@ -20,7 +20,7 @@ void check_input(lua_State *L, int idx, const char *fname, const uint8_t **data,
 
 // Pushes the bytes as a string, or as lightuserdata + size when raw;
 // returns how many values it pushed.
-int push_output(lua_State *L, const std::vector<uint8_t> &bytes, bool raw);
+int push_output(lua_State *L, const void *data, size_t size, bool raw);
 
 // Tracks the tables on the path being encoded: too deep a path or a table
 // inside itself raises a Lua error naming `fname`. It owns no heap memory,

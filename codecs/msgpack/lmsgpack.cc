@@ -348,13 +348,7 @@ int l_encode(lua_State *L) {
   lua_settop(L, 1);
   g_out.size = 0;
   Packer(L).value(1);
-  if (raw) {
-    lua_pushlightuserdata(L, g_out.data);
-    lua_pushinteger(L, static_cast<lua_Integer>(g_out.size));
-    return 2;
-  }
-  lua_pushlstring(L, g_out.data, g_out.size);
-  return 1;
+  return codec::push_output(L, g_out.data, g_out.size, raw);
 }
 
 int fail(lua_State *L, const char *why) {

@@ -81,7 +81,7 @@ int l_encode(lua_State *L) {
   bool raw = lua_toboolean(L, 3);
   g_out.clear();
   pb::encode(L, 2, plan, registry(), &g_out);
-  return codec::push_output(L, g_out, raw);
+  return codec::push_output(L, g_out.data(), g_out.size(), raw);
 }
 
 int l_decode(lua_State *L) {

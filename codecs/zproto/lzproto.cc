@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "codecs/common/codec.h"
 #include "codecs/zproto/codec.h"
 #include "codecs/zproto/pack.h"
 #include "codecs/zproto/schema.h"
@@ -131,15 +132,6 @@ int l_tag(lua_State *L) {
   return 1;
 }
 
-void push_bytes(lua_State *L, const std::vector<uint8_t> &buf, bool raw) {
-  if (raw) {
-    lua_pushlightuserdata(L, const_cast<uint8_t *>(buf.data()));
-    lua_pushinteger(L, static_cast<lua_Integer>(buf.size()));
-  } else {
-    lua_pushlstring(L, reinterpret_cast<const char *>(buf.data()), buf.size());
-  }
-}
-
 // proto:encode(typ, body [, raw]) -> string | lightuserdata, size
 int l_encode(lua_State *L) {
   Handle *h = self_handle(L);
@@ -148,8 +140,7 @@ int l_encode(lua_State *L) {
   bool raw = lua_toboolean(L, 4);
   g_encode_buf.clear();
   zproto::encode(L, 3, *st, &g_encode_buf);
-  push_bytes(L, g_encode_buf, raw);
-  return raw ? 2 : 1;
+  return codec::push_output(L, g_encode_buf.data(), g_encode_buf.size(), raw);
 }
 
 // Reads (data, size) the way decode, pack and unpack do: a string is used
@@ -210,8 +201,7 @@ int pack_or_unpack(lua_State *L, bool packing) {
   } else if (!zproto::unpack(data, size, &dst)) {
     return 0;
   }
-  push_bytes(L, dst, raw);
-  return raw ? 2 : 1;
+  return codec::push_output(L, dst.data(), dst.size(), raw);
 }
 
 int l_pack(lua_State *L) {

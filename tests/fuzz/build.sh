@@ -19,7 +19,7 @@ build() { # build NAME SOURCES... -- LIBS...
 build frame_fuzzer tests/fuzz/frame_fuzzer.cc cluster/frame.cc core/ring_buffer.cc
 build zproto_schema_fuzzer tests/fuzz/zproto_schema_fuzzer.cc codecs/zproto/schema.cc
 build zproto_decode_fuzzer tests/fuzz/zproto_decode_fuzzer.cc codecs/zproto/lzproto.cc codecs/zproto/codec.cc \
-  codecs/zproto/schema.cc codecs/zproto/pack.cc -- -llua5.4
+  codecs/zproto/schema.cc codecs/zproto/pack.cc codecs/common/codec.cc -- -llua5.4
 build msgpack_decode_fuzzer tests/fuzz/msgpack_decode_fuzzer.cc codecs/msgpack/lmsgpack.cc \
   codecs/common/codec.cc -- -llua5.4 -lmsgpackc
 build protobuf_decode_fuzzer tests/fuzz/protobuf_decode_fuzzer.cc codecs/protobuf/lprotobuf.cc \

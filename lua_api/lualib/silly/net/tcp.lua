@@ -94,7 +94,7 @@ end
 
 local function wait_data(fname, fd, s)
 	if s.reader then
-		error(fname .. ": another task is already reading this socket", 3)
+		error(fname .. ": another task is already reading this socket", 4)
 	end
 	s.reader = silly.running()
 	nc.resume(fd) -- reading may be paused by limit()
@@ -102,12 +102,11 @@ local function wait_data(fname, fd, s)
 	return err
 end
 
-function M.read(fd, n)
-	if type(n) ~= "number" then
-		error("tcp.read: byte count expected, got " .. type(n), 2)
-	end
+-- Takes what `take(fd, arg)` finds buffered, waiting for more bytes until
+-- it finds it or the stream ends.
+local function read_with(fname, take, fd, arg)
 	while true do
-		local d = cread(fd, n)
+		local d = take(fd, arg)
 		if d then
 			return d
 		end
@@ -118,11 +117,18 @@ function M.read(fd, n)
 		if s.eof then
 			return nil, s.eof
 		end
-		local err = wait_data("tcp.read", fd, s)
+		local err = wait_data(fname, fd, s)
 		if err then
 			return nil, err
 		end
 	end
+end
+
+function M.read(fd, n)
+	if type(n) ~= "number" then
+		error("tcp.read: byte count expected, got " .. type(n), 2)
+	end
+	return read_with("tcp.read", cread, fd, n)
 end
 
 function M.readline(fd, delim)
@@ -130,23 +136,7 @@ function M.readline(fd, delim)
 	if type(delim) ~= "string" or delim == "" then
 		error("tcp.readline: non-empty delimiter expected", 2)
 	end
-	while true do
-		local d = creadline(fd, delim)
-		if d then
-			return d
-		end
-		local s = streams[fd]
-		if not s then
-			return nil, "socket closed"
-		end
-		if s.eof then
-			return nil, s.eof
-		end
-		local err = wait_data("tcp.readline", fd, s)
-		if err then
-			return nil, err
-		end
-	end
+	return read_with("tcp.readline", creadline, fd, delim)
 end
 
 function M.readall(fd, max)
