@@ -30,10 +30,9 @@ void BM_TimerQueue_AddFire(benchmark::State &state) {
   auto d = deadlines();
   silly::TimerQueue q;
   for (auto _ : state) {
-    for (int i = 0; i < kTimers; i++) q.add(d[i], static_cast<uint64_t>(i));
-    silly::TimerQueue::Id id;
-    uint64_t cookie;
-    while (q.pop_due(INT64_MAX, &id, &cookie)) benchmark::DoNotOptimize(cookie);
+    for (int i = 0; i < kTimers; i++) q.add(d[i], nullptr, static_cast<uint64_t>(i));
+    silly::TimerQueue::Fired t;
+    while (q.pop_due(INT64_MAX, &t)) benchmark::DoNotOptimize(t.arg);
   }
   state.SetItemsProcessed(state.iterations() * kTimers);
 }
@@ -66,7 +65,7 @@ void BM_TimerQueue_AddCancel(benchmark::State &state) {
   silly::TimerQueue q;
   std::vector<silly::TimerQueue::Id> ids(kTimers);
   for (auto _ : state) {
-    for (int i = 0; i < kTimers; i++) ids[i] = q.add(d[i], 0);
+    for (int i = 0; i < kTimers; i++) ids[i] = q.add(d[i], nullptr, 0);
     for (int i = 0; i < kTimers; i++) q.cancel(ids[i]);
   }
   state.SetItemsProcessed(state.iterations() * kTimers);

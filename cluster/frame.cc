@@ -70,10 +70,9 @@ bool append_response(RingBuffer &out, uint32_t session, const void *payload, siz
   return true;
 }
 
-ParseStatus parse_frame(RingBuffer &in, Frame *frame, std::string *error) {
-  size_t avail = in.size();
+ParseStatus parse_frame(const uint8_t *data, size_t avail, Frame *frame, std::string *error) {
   if (avail < kLengthSize) return ParseStatus::kNeedMore;
-  size_t body = static_cast<size_t>(in.at(0)) << 8 | in.at(1);
+  size_t body = static_cast<size_t>(data[0]) << 8 | data[1];
   // Checked before waiting for the body: a frame too short to hold its own
   // trailer can never become valid.
   if (body < kResponseTrailer) {
@@ -81,7 +80,7 @@ ParseStatus parse_frame(RingBuffer &in, Frame *frame, std::string *error) {
     return ParseStatus::kMalformed;
   }
   if (avail < kLengthSize + body) return ParseStatus::kNeedMore;
-  const uint8_t *p = in.linearize(kLengthSize + body) + kLengthSize;
+  const uint8_t *p = data + kLengthSize;
   uint32_t last = get_u32_le(p + body - 4);
   frame->wire_size = kLengthSize + body;
   frame->payload = p;
@@ -104,6 +103,19 @@ ParseStatus parse_frame(RingBuffer &in, Frame *frame, std::string *error) {
   frame->session = last;
   frame->size = body - kRequestTrailer;
   return ParseStatus::kFrame;
+}
+
+ParseStatus parse_frame(RingBuffer &in, Frame *frame, std::string *error) {
+  size_t avail = in.size();
+  if (avail < kLengthSize) return ParseStatus::kNeedMore;
+  size_t body = static_cast<size_t>(in.at(0)) << 8 | in.at(1);
+  size_t whole = kLengthSize + body;
+  // Only a frame that is all there is made contiguous.
+  if (body < kResponseTrailer || avail < whole) {
+    uint8_t head[kLengthSize] = {in.at(0), in.at(1)};
+    return parse_frame(head, avail < whole ? kLengthSize : whole, frame, error);
+  }
+  return parse_frame(in.linearize(whole), whole, frame, error);
 }
 
 }  // namespace cluster

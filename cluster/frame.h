@@ -33,6 +33,9 @@ struct Frame {
   const uint8_t *payload = nullptr;
   size_t size = 0;
   size_t wire_size = 0;  // bytes the whole frame took, length field included
+  // Set by a Link on a response carrying kRemoteErrorMarker; the payload is
+  // then the error text after the marker.
+  bool remote_error = false;
 };
 
 // Builds frames in a caller's buffer: the length and trailer go into
@@ -60,6 +63,17 @@ enum class ParseStatus { kFrame, kNeedMore, kMalformed };
 // or writes to `in`. On kMalformed, `error` says why; the stream cannot be
 // resynchronised and the link should be closed.
 ParseStatus parse_frame(RingBuffer &in, Frame *frame, std::string *error);
+// The same on bytes already contiguous: the frame at the front of
+// data[0, avail). The payload points into `data`.
+ParseStatus parse_frame(const uint8_t *data, size_t avail, Frame *frame, std::string *error);
+
+// A response whose payload starts with this marker tells the caller that
+// the handler failed; the text after it is the reason. Nodes of the
+// original framework see an undecodable payload, which fails their call too.
+constexpr char kRemoteErrorMarker[] = "\0silly:error\0";
+constexpr size_t kRemoteErrorMarkerSize = sizeof(kRemoteErrorMarker) - 1;
+// At most this much of a handler's error text is sent.
+constexpr size_t kMaxRemoteErrorText = 1024;
 
 }  // namespace cluster
 }  // namespace silly

@@ -59,10 +59,11 @@ bool SessionTable::finish(uint32_t session) {
   return true;
 }
 
-bool SessionTable::expire(uint32_t session) {
+bool SessionTable::expire(uint32_t session, int64_t *link) {
   auto it = calls_.find(session);
   if (it == calls_.end()) return false;
   Call c = it->second;
+  if (link != nullptr) *link = c.link;
   unlink(c);
   calls_.erase(session);
   return true;

@@ -1,6 +1,8 @@
-// The calls a node has in flight: one session number per call, a deadline
-// for each, and the link each was sent on, so that a dropped link fails its
-// calls at once instead of letting them wait out their deadlines.
+// The calls a process has in flight: one session number per call, a
+// deadline for each, and the link each was sent on, so that a dropped link
+// fails its calls at once instead of letting them wait out their deadlines.
+// Numbers are process-wide (as on the original framework, whose netpacket
+// module shares them); each Link reaches its own calls through a list.
 #pragma once
 
 #include <cstddef>
@@ -36,8 +38,9 @@ class SessionTable {
   // A response arrived. True when the session was pending; false for a
   // late or unknown response, which the caller drops (it is counted).
   bool finish(uint32_t session);
-  // The deadline fired. True when the call was still pending.
-  bool expire(uint32_t session);
+  // The deadline fired. True when the call was still pending; *link then
+  // names the link it was made on.
+  bool expire(uint32_t session, int64_t *link = nullptr);
   // The link dropped: every call pending on it, removed from the table.
   std::vector<uint32_t> fail_link(int64_t link);
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 
@@ -11,10 +12,6 @@
 namespace silly {
 
 namespace {
-
-constexpr uint8_t kTimerForUser = 0;
-constexpr uint8_t kTimerForSockets = 1;
-constexpr uint64_t kSignalToken = 0;  // socket ids start at 1
 
 // Signal handlers can only reach globals; the loop owning the pipe is the
 // last one created, which is the one thread that runs Lua.
@@ -32,17 +29,17 @@ void on_os_signal(int signo) {
 
 }  // namespace
 
-EventLoop::EventLoop(SocketOptions options) : sockets_(poller_, timers_, kTimerForSockets, options) {
-  if (pipe(signal_pipe_) == 0) {
-    for (int fd : signal_pipe_) {
-      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-      fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-    poller_.add(signal_pipe_[0], kSignalToken);
-    g_signal_write_fd = signal_pipe_[1];
-  } else {
+EventLoop::EventLoop() {
+  if (pipe(signal_pipe_) != 0) {
     signal_pipe_[0] = signal_pipe_[1] = -1;
+    return;
   }
+  for (int fd : signal_pipe_) {
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  add_fd(signal_pipe_[0], this, nullptr);
+  g_signal_write_fd = signal_pipe_[1];
 }
 
 EventLoop::~EventLoop() {
@@ -52,18 +49,39 @@ EventLoop::~EventLoop() {
   }
 }
 
-TimerQueue::Id EventLoop::add_timer(int64_t delay_ms, uint64_t cookie) {
-  if (delay_ms < 0) delay_ms = 0;
-  uint64_t tagged = (static_cast<uint64_t>(kTimerForUser) << 56) | (cookie & ((uint64_t{1} << 56) - 1));
-  return timers_.add(monotonic_us() + delay_ms * 1000, tagged);
+int EventLoop::add_fd(int fd, FdHandler *handler, void *data) {
+  if (fd < 0) return -EBADF;
+  if (static_cast<size_t>(fd) >= fds_.size()) fds_.resize(static_cast<size_t>(fd) + 1);
+  if (!poller_.add(fd, static_cast<uint64_t>(fd))) return -errno;
+  fds_[static_cast<size_t>(fd)] = FdEntry{handler, data};
+  return 0;
 }
 
-bool EventLoop::watch_signal(int signo) {
+void EventLoop::remove_fd(int fd) {
+  if (fd < 0 || static_cast<size_t>(fd) >= fds_.size()) return;
+  poller_.remove(fd);
+  fds_[static_cast<size_t>(fd)] = FdEntry{};
+}
+
+TimerId EventLoop::add_timer(int64_t delay_ms, TimerOwner *owner, uint64_t arg) {
+  return add_timer_us(delay_ms * 1000, owner, arg);
+}
+
+TimerId EventLoop::add_timer_us(int64_t delay_us, TimerOwner *owner, uint64_t arg) {
+  if (delay_us < 0) delay_us = 0;
+  return timers_.add(monotonic_us() + delay_us, owner, arg);
+}
+
+void EventLoop::remove_before_wait(BeforeWait *hook) {
+  before_wait_.erase(std::remove(before_wait_.begin(), before_wait_.end(), hook), before_wait_.end());
+}
+
+int EventLoop::watch_signal(int signo) {
   struct sigaction sa {};
   sa.sa_handler = on_os_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
-  return sigaction(signo, &sa, nullptr) == 0;
+  return sigaction(signo, &sa, nullptr) == 0 ? 0 : -errno;
 }
 
 void EventLoop::notify(unsigned char code) {
@@ -77,18 +95,25 @@ void EventLoop::ignore_signal(int signo) {
   std::signal(signo, SIG_IGN);
 }
 
-void EventLoop::drain_signals() {
+// The signal pipe is the loop's own descriptor.
+void EventLoop::on_ready(int fd, void *, const PollEvent &) {
   unsigned char buf[64];
   for (;;) {
-    ssize_t n = read(signal_pipe_[0], buf, sizeof(buf));
+    ssize_t n = read(fd, buf, sizeof(buf));
     if (n <= 0) return;
-    for (ssize_t i = 0; i < n && handler_ != nullptr; i++) handler_->on_signal(buf[i]);
+    for (ssize_t i = 0; i < n && signal_owner_ != nullptr; i++) signal_owner_->on_signal(buf[i]);
   }
+}
+
+bool EventLoop::run_before_wait() {
+  bool busy = false;
+  for (BeforeWait *hook : before_wait_) busy = hook->before_wait() || busy;
+  return busy;
 }
 
 bool EventLoop::run_once(int max_wait_ms) {
   if (stopping_) return false;
-  bool busy = sockets_.flush();
+  bool busy = run_before_wait();
   // Until the next timer, at most max_wait_ms; not at all with work left.
   auto wait_ms = [&] {
     if (busy) return 0;
@@ -106,23 +131,15 @@ bool EventLoop::run_once(int max_wait_ms) {
   }
   if (n == 0) n = poller_.wait(events_, kMaxEvents, wait);
   for (int i = 0; i < n && !stopping_; i++) {
-    if (events_[i].token == kSignalToken) {
-      drain_signals();
-    } else {
-      sockets_.handle(events_[i]);
-    }
+    auto fd = static_cast<size_t>(events_[i].token);
+    // Looked up per event: an earlier handler may have removed this one.
+    if (fd >= fds_.size() || fds_[fd].handler == nullptr) continue;
+    FdEntry e = fds_[fd];
+    e.handler->on_ready(static_cast<int>(fd), e.data, events_[i]);
   }
   int64_t now = monotonic_us();
-  TimerQueue::Id id;
-  uint64_t cookie;
-  while (!stopping_ && timers_.pop_due(now, &id, &cookie)) {
-    uint64_t payload = cookie & ((uint64_t{1} << 56) - 1);
-    if ((cookie >> 56) == kTimerForSockets) {
-      sockets_.on_timer(payload);
-    } else if (handler_ != nullptr) {
-      handler_->on_timer(id, payload);
-    }
-  }
+  TimerQueue::Fired t;
+  while (!stopping_ && timers_.pop_due(now, &t)) t.owner->on_timer(t.id, t.arg);
   return !stopping_;
 }
 
@@ -130,7 +147,7 @@ void EventLoop::run() {
   while (run_once()) {
   }
   // Whatever the script queued before it stopped gets one attempt to leave.
-  sockets_.flush();
+  run_before_wait();
 }
 
 }  // namespace silly

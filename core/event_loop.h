@@ -1,63 +1,106 @@
-// One thread's loop: wait for readiness or the next timer, hand each event
-// to its owner, then flush every socket written to during the turn.
+// One thread's loop: wait for readiness or the next timer, call the handler
+// registered with each ready descriptor and each due timer, and run the
+// before-wait hooks (write batching) before every wait.
+//
+// Shaped after Redis's ae: a descriptor is registered with its handler and
+// that handler's data, a timer with its owner and an argument. The loop
+// knows nothing of what the descriptors are.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/poller.h"
-#include "core/socket.h"
 #include "core/timer.h"
 
 namespace silly {
 
-class LoopHandler {
+// Receives readiness of the descriptors it registered.
+class FdHandler {
  public:
-  virtual ~LoopHandler() = default;
-  virtual void on_timer(TimerQueue::Id id, uint64_t cookie) = 0;
-  virtual void on_signal(int signo) = 0;
+  virtual void on_ready(int fd, void *data, const PollEvent &ev) = 0;
+
+ protected:
+  ~FdHandler() = default;
 };
 
-class EventLoop {
+// Runs before each wait. Returns true when work is left that must not wait
+// for the next event (reads cut short for fairness).
+class BeforeWait {
  public:
-  explicit EventLoop(SocketOptions options = {});
+  virtual bool before_wait() = 0;
+
+ protected:
+  ~BeforeWait() = default;
+};
+
+class SignalOwner {
+ public:
+  // signo 0 is EventLoop::notify(0) from another thread: a request to stop.
+  virtual void on_signal(int signo) = 0;
+
+ protected:
+  ~SignalOwner() = default;
+};
+
+class EventLoop : private FdHandler {
+ public:
+  EventLoop();
   ~EventLoop();
   EventLoop(const EventLoop &) = delete;
   EventLoop &operator=(const EventLoop &) = delete;
 
   bool ok() const { return poller_.ok() && signal_pipe_[0] >= 0; }
-  void set_handler(LoopHandler *handler) { handler_ = handler; }
-  SocketManager &sockets() { return sockets_; }
 
-  // Fires after delay_ms through LoopHandler::on_timer. The cookie must fit
-  // in 56 bits; the top byte is the loop's own.
-  TimerQueue::Id add_timer(int64_t delay_ms, uint64_t cookie);
-  bool cancel_timer(TimerQueue::Id id) { return timers_.cancel(id); }
+  // 0 or a negative errno. Events for fd go to handler->on_ready(fd, data)
+  // until remove_fd(fd); an event already fetched for a removed descriptor
+  // is dropped, so the handler may free `data` right after remove_fd.
+  int add_fd(int fd, FdHandler *handler, void *data);
+  void remove_fd(int fd);
 
-  // Routes the signal to LoopHandler::on_signal on the loop thread.
-  bool watch_signal(int signo);
-  // Delivers `code` to LoopHandler::on_signal as if it were a signal; safe
-  // from any thread and from signal handlers (0 is never a real signal).
+  // Calls owner->on_timer(id, arg) after delay_ms (after delay_us).
+  TimerId add_timer(int64_t delay_ms, TimerOwner *owner, uint64_t arg);
+  TimerId add_timer_us(int64_t delay_us, TimerOwner *owner, uint64_t arg);
+  bool cancel_timer(TimerId id) { return timers_.cancel(id); }
+  size_t timer_count() const { return timers_.size(); }
+
+  // Hooks run in the order added; each must be removed before it is gone.
+  void add_before_wait(BeforeWait *hook) { before_wait_.push_back(hook); }
+  void remove_before_wait(BeforeWait *hook);
+
+  // Signals and notify() reach the owner on the loop thread.
+  void set_signal_owner(SignalOwner *owner) { signal_owner_ = owner; }
+  // Routes signo to the signal owner; 0 or a negative errno.
+  int watch_signal(int signo);
+  // Delivers `code` to the signal owner as if it were a signal; safe from
+  // any thread and from signal handlers (0 is never a real signal).
   void notify(unsigned char code);
   void ignore_signal(int signo);
 
-  // One turn: flush, wait (at most max_wait_ms, -1 for the next timer),
-  // dispatch. Returns false once stop() was called.
+  // One turn: before-wait hooks, wait (at most max_wait_ms, -1 for the next
+  // timer), dispatch, timers. Returns false once stop() was called.
   bool run_once(int max_wait_ms = -1);
   void run();
   void stop() { stopping_ = true; }
+  bool stopping() const { return stopping_; }
   // Before blocking, poll without waiting for up to `us` microseconds.
   // Waking a sleeping thread costs tens of microseconds on some machines
   // (virtual ones especially); a short spin keeps a busy node awake.
   void set_spin(int us) { spin_us_ = us; }
-  bool stopping() const { return stopping_; }
 
  private:
-  void drain_signals();
+  struct FdEntry {
+    FdHandler *handler = nullptr;
+    void *data = nullptr;
+  };
+  void on_ready(int fd, void *data, const PollEvent &ev) override;  // the signal pipe
+  bool run_before_wait();
 
   Poller poller_;
   TimerQueue timers_;
-  SocketManager sockets_;
-  LoopHandler *handler_ = nullptr;
+  std::vector<FdEntry> fds_;  // indexed by descriptor, as in Redis's ae
+  std::vector<BeforeWait *> before_wait_;
+  SignalOwner *signal_owner_ = nullptr;
   int signal_pipe_[2] = {-1, -1};
   bool stopping_ = false;
   int spin_us_ = 0;

@@ -1,10 +1,16 @@
 // Non-blocking TCP and UDP sockets owned by one loop thread.
 //
-// Sockets are named by ids that are never reused within a process, so a
+// Every socket is created with its owner, which receives its events; an
+// accepted connection starts with its listener's owner and may be handed to
+// another with set_owner(). Ids are never reused within a process, so a
 // stale id held by a script can only miss, never hit a later socket. Reads
 // drain the kernel into each socket's receive ring; writes are queued and
-// flushed once per loop turn with one writev per socket, so that many small
-// writes made while handling one batch of events leave in one system call.
+// flushed in the loop's before-wait hook with one writev per socket, so the
+// many small writes made while handling one batch of events leave together.
+//
+// Results follow one convention: 0 (or an id, which is positive) on
+// success, a negative error code otherwise: -errno, or one of the kErr*
+// below for the conditions errno cannot name.
 #pragma once
 
 #include <cstddef>
@@ -15,38 +21,49 @@
 #include <vector>
 
 #include "core/address.h"
-#include "core/poller.h"
+#include "core/event_loop.h"
 #include "core/ring_buffer.h"
-#include "core/timer.h"
+
+struct iovec;
 
 namespace silly {
 
 using SocketId = int64_t;
 
-// Errors are errno values, or one of these for conditions errno cannot name.
-enum SocketErrorCode : int {
-  kErrUnknownSocket = -1,   // no such id (never opened, or closed locally)
-  kErrSendQueueFull = -2,   // the peer is not reading fast enough
-  kErrNoFreeSocket = -3,    // the socket table is full
-  kErrInvalidAddress = -4,  // not a numeric address
-  kErrClosing = -5,         // closed locally, still flushing
-  kErrBroken = -6,          // the connection failed earlier
-  kErrTimedOut = -7,        // connect did not finish in time
+// Below any -errno, as libuv keeps its own codes.
+enum SocketError : int {
+  kErrUnknownSocket = -4001,   // no such id (never opened, or closed locally)
+  kErrSendQueueFull = -4002,   // the peer is not reading fast enough
+  kErrNoFreeSocket = -4003,    // the socket table is full
+  kErrInvalidAddress = -4004,  // not a numeric address
+  kErrClosing = -4005,         // closed locally, still flushing
+  kErrBroken = -4006,          // the connection failed earlier
+  kErrConnectTimeout = -4007,  // connect did not finish in time
+  kErrPeerClosed = -4008,      // the peer ended the stream (from state())
 };
+// Text for a result code; 0 reads "end of file", as a close status.
 const char *socket_strerror(int code);
 
-class SocketHandler {
+// Receives the events of the sockets it owns. Each status is 0 or a
+// negative error code. An owner outlives its sockets or closes them first.
+class SocketOwner {
  public:
-  virtual ~SocketHandler() = default;
-  virtual void on_accept(SocketId listener, SocketId conn, const std::string &peer) = 0;
-  // err == 0: connected. Otherwise the id is already gone.
-  virtual void on_connect(SocketId id, int err) = 0;
-  // Bytes arrived; the handler consumes what it can use from `in`.
-  virtual void on_data(SocketId id, RingBuffer &in) = 0;
-  // The peer ended the stream (err == 0) or the connection failed. The id
-  // stays valid until close(id).
-  virtual void on_close(SocketId id, int err) = 0;
-  virtual void on_datagram(SocketId id, const uint8_t *data, size_t n, const SockAddr &from) = 0;
+  // `conn` came in on `listener`; it is owned by this owner until
+  // set_owner() gives it to another.
+  virtual void on_accept(SocketId listener, SocketId conn, const std::string &peer);
+  // status 0: connected. Otherwise the id is already gone.
+  virtual void on_connect(SocketId id, int status);
+  // Bytes arrived; the owner consumes what it can use from `in`.
+  virtual void on_data(SocketId id, RingBuffer &in);
+  virtual void on_datagram(SocketId id, const uint8_t *data, size_t n, const SockAddr &from);
+  // The send queue emptied after the kernel had pushed back.
+  virtual void on_writable(SocketId id);
+  // The peer ended the stream (status 0) or the connection failed. The id
+  // stays valid until close(id). Never called for a local close().
+  virtual void on_close(SocketId id, int status) = 0;
+
+ protected:
+  ~SocketOwner() = default;
 };
 
 struct SocketOptions {
@@ -55,42 +72,41 @@ struct SocketOptions {
   int max_sockets = 65535;
 };
 
-class SocketManager {
+class SocketManager : private FdHandler, private TimerOwner, private BeforeWait {
  public:
-  SocketManager(Poller &poller, TimerQueue &timers, uint8_t timer_kind, SocketOptions options = {});
+  explicit SocketManager(EventLoop &loop, SocketOptions options = {});
   ~SocketManager();
   SocketManager(const SocketManager &) = delete;
   SocketManager &operator=(const SocketManager &) = delete;
 
-  void set_handler(SocketHandler *handler) { handler_ = handler; }
-
-  // Each returns the new id, or 0 with *err set.
-  SocketId listen(const SockAddr &addr, int backlog, int *err);
+  // Each returns the new id, or a negative error code.
+  SocketId listen(const SockAddr &addr, int backlog, SocketOwner *owner);
   // The result arrives through on_connect; timeout_ms <= 0 waits for the OS.
-  SocketId connect(const SockAddr &addr, const SockAddr *bind, int timeout_ms, int *err);
-  SocketId udp_bind(const SockAddr &addr, int *err);
-  SocketId udp_connect(const SockAddr &addr, int *err);
+  SocketId connect(const SockAddr &addr, const SockAddr *bind, int timeout_ms, SocketOwner *owner);
+  SocketId udp_bind(const SockAddr &addr, SocketOwner *owner);
+  SocketId udp_connect(const SockAddr &addr, SocketOwner *owner);
+  int set_owner(SocketId id, SocketOwner *owner);
 
-  // 0, or an error code. Bytes are queued and leave on flush().
+  // Bytes are queued and leave before the loop next waits.
   int send(SocketId id, const void *data, size_t n);
   // The pieces are queued together or not at all (one frame, one limit check).
   int sendv(SocketId id, const struct iovec *parts, int count);
   int sendto(SocketId id, const void *data, size_t n, const SockAddr *to);
-  // Closes after queued bytes are flushed. No on_close follows.
+  // Closes after queued bytes are flushed. No event follows.
   int close(SocketId id);
 
-  // Pauses reading while `limit` or more bytes wait in the receive ring.
-  // Returns the previous limit, or -1 for an unknown id.
-  long long set_read_limit(SocketId id, size_t limit);
-  // Reads again now if reading was paused by the limit.
-  void resume_read(SocketId id);
-  bool set_send_limit(SocketId id, size_t limit);
+  // Pauses reading while `limit` or more bytes wait in the receive ring;
+  // *previous gets the old limit (SIZE_MAX: none).
+  int set_read_limit(SocketId id, size_t limit, size_t *previous);
+  // Reads again on the next turn if reading was paused by the limit.
+  int resume_read(SocketId id);
+  int set_send_limit(SocketId id, size_t limit);
 
+  // 0 when open both ways; kErrPeerClosed or kErrBroken once the stream
+  // ended; kErrUnknownSocket or kErrClosing when it is not ours to use.
+  int state(SocketId id) const;
   RingBuffer *input(SocketId id);
   size_t send_queue_size(SocketId id) const;
-  // 1 open, 0 ended by the peer or failed, -1 unknown or closing.
-  int alive(SocketId id) const;
-  bool exists(SocketId id) const { return sockets_.count(id) != 0; }
   size_t count() const { return sockets_.size(); }
   // The socket's own address ("ip:port"), e.g. the port a listener got
   // for port 0; empty for an unknown id.
@@ -100,37 +116,36 @@ class SocketManager {
   uint64_t read_calls() const { return read_calls_; }
   uint64_t write_calls() const { return write_calls_; }
 
-  // Driven by the event loop.
-  void handle(const PollEvent &ev);
-  void on_timer(uint64_t payload);
-  // Writes every socket written to since the last flush; true when some
-  // reads were cut short for fairness and should be retried without waiting.
-  bool flush();
-  // Writes what is queued now, without the re-reads flush() also does;
-  // safe to call while handling a read.
+  // Writes what is queued now; safe to call while handling a read (the
+  // cluster link flushes within a long batch with it).
   void flush_writes();
-  bool has_backlog() const { return !reread_.empty(); }
+
+  struct Socket;  // socket_internal.h
 
  private:
-  struct Socket;
   Socket *find(SocketId id) const;
-  SocketId track(int fd, int kind);
+  SocketId track(int fd, int kind, SocketOwner *owner);
   void destroy(SocketId id);
-  void fail(Socket *s, int err);
-  void do_accept(Socket *s);
-  // until_end: the edge said the peer shut down; read to EOF, not just
-  // to the first short read.
-  void do_read(SocketId id, bool until_end = true);
-  void do_recvfrom(Socket *s);
-  void do_write(Socket *s);
-  void finish_connect(Socket *s);
+  void fail(Socket *s, int status);
   void mark_dirty(Socket *s);
+  void queue_reread(Socket *s);
+  // FdHandler, TimerOwner, BeforeWait
+  void on_ready(int fd, void *data, const PollEvent &ev) override;
+  void on_timer(TimerId id, uint64_t arg) override;
+  bool before_wait() override;
 
-  Poller &poller_;
-  TimerQueue &timers_;
-  uint8_t timer_kind_;
+  // socket_tcp.cc
+  void do_accept(Socket *s);
+  void finish_connect(Socket *s);
+  // socket_stream.cc; until_end: the edge said the peer shut down, so read
+  // to EOF, not just to the first short read.
+  void do_read(SocketId id, bool until_end = true);
+  void do_write(Socket *s);
+  // socket_udp.cc
+  void do_recvfrom(Socket *s);
+
+  EventLoop &loop_;
   SocketOptions options_;
-  SocketHandler *handler_ = nullptr;
   std::unordered_map<SocketId, std::unique_ptr<Socket>> sockets_;
   std::vector<SocketId> dirty_;
   std::vector<SocketId> reread_;
@@ -138,9 +153,10 @@ class SocketManager {
   // sparse keys keep those tables in their hash part, sized by the sockets
   // alive rather than by how many ids were ever handed out.
   SocketId next_id_ = SocketId{1} << 20;
+  // Given up to accept and shed a connection at EMFILE.
   int spare_fd_ = -1;
   uint64_t read_calls_ = 0;
-  uint64_t write_calls_ = 0;  // given up to accept and shed a connection at EMFILE
+  uint64_t write_calls_ = 0;
 };
 
 }  // namespace silly

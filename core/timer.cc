@@ -10,7 +10,7 @@ static TimerQueue::Id make_id(uint32_t slot, uint32_t generation) {
   return (static_cast<uint64_t>(generation) << 32) | (static_cast<uint64_t>(slot) + 1);
 }
 
-TimerQueue::Id TimerQueue::add(int64_t deadline_us, uint64_t cookie) {
+TimerQueue::Id TimerQueue::add(int64_t deadline_us, TimerOwner *owner, uint64_t arg) {
   uint32_t slot;
   if (!free_.empty()) {
     slot = free_.back();
@@ -20,7 +20,8 @@ TimerQueue::Id TimerQueue::add(int64_t deadline_us, uint64_t cookie) {
     slots_.emplace_back();
   }
   Slot &s = slots_[slot];
-  s.cookie = cookie;
+  s.owner = owner;
+  s.arg = arg;
   heap_.push_back({deadline_us, next_seq_++, slot});
   s.heap_pos = static_cast<int32_t>(heap_.size() - 1);
   sift_up(heap_.size() - 1);
@@ -37,12 +38,13 @@ bool TimerQueue::cancel(Id id) {
   return true;
 }
 
-bool TimerQueue::pop_due(int64_t now_us, Id *id, uint64_t *cookie) {
+bool TimerQueue::pop_due(int64_t now_us, Fired *out) {
   if (heap_.empty() || heap_[0].deadline > now_us) return false;
   uint32_t slot = heap_[0].slot;
   Slot &s = slots_[slot];
-  *id = make_id(slot, s.generation);
-  *cookie = s.cookie;
+  out->id = make_id(slot, s.generation);
+  out->owner = s.owner;
+  out->arg = s.arg;
   remove_at(0);
   return true;
 }

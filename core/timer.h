@@ -1,9 +1,10 @@
-// Timers with microsecond deadlines in one binary min-heap.
+// Timers with microsecond deadlines in one 4-ary min-heap.
 //
-// Each timer owns a slot; the slot keeps the timer's heap position so that
-// cancel is O(log n) without leaving dead entries behind. A timer id carries
-// its slot and a generation, so a stale id (fired or cancelled) never touches
-// a later timer that reuses the slot.
+// Every timer is added with its owner and an argument, and fires by calling
+// owner->on_timer(id, arg). Each timer owns a slot; the slot keeps the
+// timer's heap position so that cancel is O(log n) without leaving dead
+// entries behind. A timer id carries its slot and a generation, so a stale
+// id (fired or cancelled) never touches a later timer that reuses the slot.
 #pragma once
 
 #include <cstddef>
@@ -12,17 +13,34 @@
 
 namespace silly {
 
+using TimerId = uint64_t;
+
+// Whoever adds a timer receives it. An owner cancels its timers before it
+// is destroyed.
+class TimerOwner {
+ public:
+  virtual void on_timer(TimerId id, uint64_t arg) = 0;
+
+ protected:
+  ~TimerOwner() = default;
+};
+
 class TimerQueue {
  public:
-  using Id = uint64_t;
+  using Id = TimerId;
+  struct Fired {
+    Id id;
+    TimerOwner *owner;
+    uint64_t arg;
+  };
 
-  // `cookie` comes back when the timer fires; ids are never 0.
-  Id add(int64_t deadline_us, uint64_t cookie);
+  // Ids are never 0.
+  Id add(int64_t deadline_us, TimerOwner *owner, uint64_t arg);
   // False when the timer already fired or was cancelled.
   bool cancel(Id id);
   // Removes and returns the earliest due timer; false when none is due.
   // Timers with equal deadlines come out in the order they were added.
-  bool pop_due(int64_t now_us, Id *id, uint64_t *cookie);
+  bool pop_due(int64_t now_us, Fired *out);
   // Milliseconds until the next deadline, rounded up so that a wait of that
   // long never wakes early; -1 with no timer.
   int wait_ms(int64_t now_us) const;
@@ -30,7 +48,8 @@ class TimerQueue {
 
  private:
   struct Slot {
-    uint64_t cookie = 0;
+    TimerOwner *owner = nullptr;
+    uint64_t arg = 0;
     uint32_t generation = 0;
     int32_t heap_pos = -1;  // -1: free
   };

@@ -1,5 +1,7 @@
-// What the Lua bindings share: the loop, the Lua state, and the bridge that
-// turns loop events into calls of the scheduler's dispatch function.
+// What the Lua bindings share: the loop, the sockets, the Lua state, and
+// the one way into Lua: dispatch(f, ...) runs f(...) and then the tasks it
+// woke. Each binding registers its own Lua function and is the owner of its
+// own sockets and timers; the host owns the Lua timers and the signals.
 #pragma once
 
 #include <atomic>
@@ -7,63 +9,51 @@
 #include <lua.hpp>
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 #include "core/event_loop.h"
+#include "core/socket.h"
 #include "lua_api/runtime.h"
 
 namespace silly {
 
-// Event kinds passed as the first argument of the Lua dispatch function.
-enum LuaEvent : int {
-  kEvAccept = 1,   // listener, conn, "ip:port"
-  kEvConnect = 2,  // id, err (0: connected)
-  kEvData = 3,     // stream: id; raw: id, ptr, size
-  kEvClose = 4,    // id, err (0: orderly end)
-  kEvUdp = 5,      // id, data, "ip:port"
-  kEvTimer = 6,    // timer id
-  kEvSignal = 7,   // signal number
-};
-
-// How a socket's bytes reach Lua.
-enum SocketMode : int {
-  kModeStream = 0,   // stay in the receive ring; scripts read them (tcp)
-  kModeRaw = 1,      // handed over as malloc'd (ptr, size) (silly.net)
-  kModeCluster = 2,  // parsed into frames by the cluster binding
-  kModeCount = 3,
-};
-
-// A binding that takes a socket mode's bytes straight from the ring, and
-// may own timers: a timer whose cookie carries the mode in bits 40..47
-// comes back to it with the low 40 bits.
-class ModeConsumer {
+// A binding's state that lives as long as the host: destroyed after the Lua
+// state is closed and before the sockets and the loop.
+class HostPart {
  public:
-  virtual ~ModeConsumer() = default;
-  virtual void on_data(SocketId id, RingBuffer &in) = 0;
-  virtual void on_timer(uint64_t payload) = 0;
+  virtual ~HostPart() = default;
 };
 
-constexpr int kTimerTagShift = 40;
-constexpr uint64_t kTimerPayloadMask = (uint64_t{1} << kTimerTagShift) - 1;
-
-class LuaHost : public LoopHandler, public SocketHandler {
+class LuaHost : private TimerOwner, private SignalOwner {
  public:
   explicit LuaHost(const RuntimeOptions &options);
-  ~LuaHost() override;
+  ~LuaHost();
+  LuaHost(const LuaHost &) = delete;
+  LuaHost &operator=(const LuaHost &) = delete;
 
   static LuaHost *from(lua_State *L) { return *static_cast<LuaHost **>(lua_getextraspace(L)); }
 
   lua_State *L() const { return L_; }
   EventLoop &loop() { return loop_; }
-  SocketManager &sockets() { return loop_.sockets(); }
+  SocketManager &sockets() { return sockets_; }
   const RuntimeOptions &options() const { return options_; }
 
+  // The scheduler's dispatch(f, ...) (silly.lua).
   void set_dispatch(int ref) { dispatch_ref_ = ref; }
-  // The host keeps the consumer until it is destroyed, after Lua is closed.
-  void install(int mode, std::unique_ptr<ModeConsumer> consumer) { consumers_[mode] = std::move(consumer); }
-  ModeConsumer *consumer(int mode) const { return consumers_[mode].get(); }
-  void set_socket_mode(SocketId id, int mode) { modes_[id] = mode; }
-  void forget_socket(SocketId id) { modes_.erase(id); }
+  // Pushes dispatch and the function `fn_ref`; the caller pushes the
+  // arguments and calls call(). False (nothing pushed) while stopping or
+  // before the scheduler is up.
+  bool begin(int fn_ref);
+  void call(int nargs);
+
+  // Lua timers: time.lua's function gets the id of each that fires.
+  TimerId add_lua_timer(int64_t delay_ms) { return loop_.add_timer(delay_ms, this, 0); }
+  void set_timer_function(int ref) { timer_ref_ = ref; }
+  void set_signal_function(int ref) { signal_ref_ = ref; }
+
+  // The host keeps `part` until it is destroyed; found again by name.
+  HostPart *attach(const char *name, std::unique_ptr<HostPart> part);
+  HostPart *part(const char *name) const;
 
   // Requested by silly.exit, a signal or Runtime::stop.
   void request_exit(int code);
@@ -71,28 +61,19 @@ class LuaHost : public LoopHandler, public SocketHandler {
   // Called from signal handlers or other threads.
   void request_exit_async(int code);
 
-  // LoopHandler
-  void on_timer(TimerQueue::Id id, uint64_t cookie) override;
-  void on_signal(int signo) override;
-  // SocketHandler
-  void on_accept(SocketId listener, SocketId conn, const std::string &peer) override;
-  void on_connect(SocketId id, int err) override;
-  void on_data(SocketId id, RingBuffer &in) override;
-  void on_close(SocketId id, int err) override;
-  void on_datagram(SocketId id, const uint8_t *data, size_t n, const SockAddr &from) override;
-
  private:
-  // Pushes the dispatch function and the event kind; call() runs it.
-  bool begin(int kind);
-  void call(int nargs);
+  void on_timer(TimerId id, uint64_t arg) override;
+  void on_signal(int signo) override;
 
   RuntimeOptions options_;
   EventLoop loop_;
-  std::unique_ptr<ModeConsumer> consumers_[kModeCount];
+  SocketManager sockets_;
+  std::vector<std::pair<std::string, std::unique_ptr<HostPart>>> parts_;
   lua_State *L_ = nullptr;
   int dispatch_ref_ = LUA_NOREF;
+  int timer_ref_ = LUA_NOREF;
+  int signal_ref_ = LUA_NOREF;
   std::atomic<int> exit_code_{0};
-  std::unordered_map<SocketId, int> modes_;
 };
 
 }  // namespace silly

@@ -1,17 +1,18 @@
-// silly.cluster.c: frames and sessions for silly.net.cluster.
+// silly.cluster.c: silly.net.cluster's way to its links.
 //
-// Bytes of cluster sockets never reach Lua as such: this binding parses
-// them out of the socket's receive ring and calls three registered Lua
-// functions, one per frame, with the payload as (lightuserdata, size)
-// pointing into the ring. The pointer is valid during that call only,
-// which is why silly.net.cluster unmarshals there and not in a task.
-#include <cstring>
+// The links themselves are cluster::Link objects (cluster/link.h); this
+// binding is their sink and converts, nothing more. Each event enters Lua
+// once, through the scheduler's dispatch: a read batch as on_batch(fd, n, b)
+// with the frames laid out six slots each in one reused table `b`
+// (request: 1, session, cmd, traceid, ptr, size; response: 2, session,
+// remote error text | false, 0, ptr, size). A payload is a lightuserdata
+// into the link's receive ring, valid during that call only, which is why
+// silly.net.cluster unmarshals there and not later in a task.
+#include <cerrno>
 #include <memory>
 #include <string>
 
-#include "cluster/frame.h"
-#include "cluster/session.h"
-#include "core/log.h"
+#include "cluster/link_table.h"
 #include "lua_api/host.h"
 #include "lua_api/modules.h"
 #include "lua_api/payload.h"
@@ -20,191 +21,184 @@ namespace silly {
 
 namespace {
 
-// A response payload that starts with this tells the caller the handler
-// failed; the text after it is the reason. Peers running the original
-// framework see an undecodable payload, which also fails their call.
-constexpr char kRemoteError[] = "\0silly:error\0";
-constexpr size_t kRemoteErrorLen = sizeof(kRemoteError) - 1;
+constexpr char kPartName[] = "silly.cluster.c";
+constexpr int kSlotsPerFrame = 6;
 
-class ClusterBinding : public ModeConsumer, public cluster::DeadlineScheduler {
+enum Callback { kOnBatch, kOnTimeout, kOnClose, kOnAccept, kOnConnect, kCallbacks };
+
+class ClusterBinding : public HostPart, public cluster::LinkSink {
  public:
-  explicit ClusterBinding(LuaHost &host) : host_(host), sessions_(*this) {}
+  explicit ClusterBinding(LuaHost &host) : host_(host), links_(host.loop(), host.sockets(), *this) {
+    for (int &ref : refs_) ref = LUA_NOREF;
+  }
+  ~ClusterBinding() override = default;
 
-  cluster::SessionTable &sessions() { return sessions_; }
-  void set_callbacks(int link, int timeout, int drain) {
-    link_ref_ = link;
-    timeout_ref_ = timeout;
-    drain_ref_ = drain;
+  cluster::LinkTable &links() { return links_; }
+  void set_callbacks(lua_State *L) {
+    for (int i = kCallbacks - 1; i >= 0; i--) refs_[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_createtable(L, kSlotsPerFrame * static_cast<int>(cluster::Link::kFlushEvery), 0);
+    batch_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   }
 
-  uint64_t schedule(int timeout_ms, uint32_t session) override {
-    uint64_t cookie = (static_cast<uint64_t>(kModeCluster) << kTimerTagShift) | session;
-    return host_.loop().add_timer(timeout_ms, cookie);
-  }
-  void cancel(uint64_t handle) override { host_.loop().cancel_timer(handle); }
-
-  void on_timer(uint64_t payload) override {
-    auto session = static_cast<uint32_t>(payload);
-    if (!sessions_.expire(session) || timeout_ref_ == LUA_NOREF) return;
+  void on_accept(SocketId listener, cluster::Link &link, const std::string &peer) override {
+    if (!host_.begin(refs_[kOnAccept])) return;
     lua_State *L = host_.L();
-    lua_rawgeti(L, LUA_REGISTRYINDEX, timeout_ref_);
-    lua_pushinteger(L, session);
-    call(L, 1);
-    drain(L);
+    lua_pushinteger(L, listener);
+    lua_pushinteger(L, link.id());
+    lua_pushlstring(L, peer.data(), peer.size());
+    host_.call(3);
   }
 
-  // One call into Lua per read: the Lua side pulls the frames with next()
-  // and the tasks they woke run after the batch.
-  void on_data(SocketId id, RingBuffer &in) override {
-    if (link_ref_ == LUA_NOREF) return;
+  void on_connect(SocketId id, int status) override {
+    if (!host_.begin(refs_[kOnConnect])) return;
+    lua_pushinteger(host_.L(), id);
+    lua_pushinteger(host_.L(), status);
+    host_.call(2);
+  }
+
+  void on_frames(cluster::Link &link, const cluster::Frame *frames, size_t n) override {
+    if (!host_.begin(refs_[kOnBatch])) return;
     lua_State *L = host_.L();
-    batch_id_ = id;
-    batch_in_ = &in;
-    consumed_ = 0;
-    batch_frames_ = 0;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, link_ref_);
-    lua_pushinteger(L, id);
-    call(L, 1);
-    if (batch_valid()) in.consume(consumed_);
-    batch_id_ = 0;
-    batch_in_ = nullptr;
-    drain(L);
-  }
-
-  // next(fd): the next frame of the batch being handled, pushed as
-  //   1, session, cmd, traceid, ptr, size        a request
-  //   2, session, ptr|nil, size, remote_error    a response to a pending call
-  //   3, reason                                  a malformed frame
-  // or nothing. The previous frame's payload is released first, so each
-  // pointer is valid until the next call.
-  int next(lua_State *L, SocketId id) {
-    if (id != batch_id_ || !batch_valid()) return 0;
-    // In a long batch, what the handlers wrote so far leaves now, so the
-    // peer works on it while this side handles the rest. A write that fails
-    // closes its link, perhaps this one: look again before reading on.
-    if (++batch_frames_ % kFlushEvery == 0) {
-      host_.sockets().flush_writes();
-      if (!batch_valid()) return 0;
-    }
-    RingBuffer &in = *batch_in_;
-    for (;;) {
-      in.consume(consumed_);
-      consumed_ = 0;
-      cluster::Frame f;
-      std::string error;
-      cluster::ParseStatus st = cluster::parse_frame(in, &f, &error);
-      if (st == cluster::ParseStatus::kNeedMore) return 0;
-      if (st == cluster::ParseStatus::kMalformed) {
-        log_line(LogLevel::kError, "[cluster] link %lld: malformed frame, closing it: %s", static_cast<long long>(id),
-                 error.c_str());
-        in.clear();
-        lua_pushinteger(L, 3);
-        lua_pushlstring(L, error.data(), error.size());
-        return 2;
-      }
-      consumed_ = f.wire_size;
-      if (!f.response) {
-        lua_pushinteger(L, 1);
-        lua_pushinteger(L, f.session);
-        lua_pushinteger(L, f.cmd);
-        lua_pushinteger(L, static_cast<lua_Integer>(f.traceid));
-        lua_pushlightuserdata(L, const_cast<uint8_t *>(f.payload));
-        lua_pushinteger(L, static_cast<lua_Integer>(f.size));
-        return 6;
-      }
-      // Late responses (timed out, or to a one-way send) are dropped here.
-      if (!sessions_.finish(f.session)) continue;
-      lua_pushinteger(L, 2);
+    lua_pushinteger(L, link.id());
+    lua_pushinteger(L, static_cast<lua_Integer>(n));
+    lua_rawgeti(L, LUA_REGISTRYINDEX, batch_ref_);
+    lua_Integer slot = 1;
+    for (size_t i = 0; i < n; i++) {
+      const cluster::Frame &f = frames[i];
+      lua_pushinteger(L, f.response ? 2 : 1);
+      lua_rawseti(L, -2, slot++);
       lua_pushinteger(L, f.session);
-      if (f.size >= kRemoteErrorLen && std::memcmp(f.payload, kRemoteError, kRemoteErrorLen) == 0) {
-        lua_pushnil(L);
-        lua_pushinteger(L, 0);
-        lua_pushlstring(L, reinterpret_cast<const char *>(f.payload) + kRemoteErrorLen, f.size - kRemoteErrorLen);
-        return 5;
+      lua_rawseti(L, -2, slot++);
+      if (!f.response) {
+        lua_pushinteger(L, f.cmd);
+      } else if (f.remote_error) {
+        lua_pushlstring(L, reinterpret_cast<const char *>(f.payload), f.size);
+      } else {
+        lua_pushboolean(L, 0);
       }
+      lua_rawseti(L, -2, slot++);
+      lua_pushinteger(L, static_cast<lua_Integer>(f.traceid));
+      lua_rawseti(L, -2, slot++);
       lua_pushlightuserdata(L, const_cast<uint8_t *>(f.payload));
+      lua_rawseti(L, -2, slot++);
       lua_pushinteger(L, static_cast<lua_Integer>(f.size));
-      return 4;
+      lua_rawseti(L, -2, slot++);
+    }
+    host_.call(3);
+  }
+
+  void on_timeout(cluster::Link &, uint32_t session) override {
+    if (!host_.begin(refs_[kOnTimeout])) return;
+    lua_pushinteger(host_.L(), session);
+    host_.call(1);
+  }
+
+  void on_close(cluster::Link &link, int status, const std::vector<uint32_t> &failed) override {
+    if (!host_.begin(refs_[kOnClose])) return;
+    lua_State *L = host_.L();
+    lua_pushinteger(L, link.id());
+    lua_pushinteger(L, status);
+    push_sessions(L, failed);
+    host_.call(3);
+  }
+
+  static void push_sessions(lua_State *L, const std::vector<uint32_t> &sessions) {
+    lua_createtable(L, static_cast<int>(sessions.size()), 0);
+    for (size_t i = 0; i < sessions.size(); i++) {
+      lua_pushinteger(L, sessions[i]);
+      lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
     }
   }
 
  private:
-  // The script may close the link while handling a frame.
-  bool batch_valid() {
-    return batch_in_ != nullptr && host_.sockets().input(batch_id_) == batch_in_ &&
-           host_.sockets().alive(batch_id_) == 1;
-  }
-
-  void drain(lua_State *L) {
-    if (drain_ref_ == LUA_NOREF) return;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, drain_ref_);
-    call(L, 0);
-  }
-
-  void call(lua_State *L, int nargs) {
-    if (lua_pcall(L, nargs, 0, 0) != LUA_OK) {
-      log_line(LogLevel::kError, "[cluster] dispatch: %s", lua_tostring(L, -1));
-      lua_pop(L, 1);
-    }
-  }
-
   LuaHost &host_;
-  cluster::SessionTable sessions_;
-  int link_ref_ = LUA_NOREF;
-  int timeout_ref_ = LUA_NOREF;
-  int drain_ref_ = LUA_NOREF;
-  SocketId batch_id_ = 0;
-  RingBuffer *batch_in_ = nullptr;
-  size_t consumed_ = 0;
-  unsigned batch_frames_ = 0;
-  static constexpr unsigned kFlushEvery = 32;
+  cluster::LinkTable links_;
+  int refs_[kCallbacks];
+  int batch_ref_ = LUA_NOREF;
 };
 
 ClusterBinding &binding(lua_State *L) {
-  return *static_cast<ClusterBinding *>(LuaHost::from(L)->consumer(kModeCluster));
+  return *static_cast<ClusterBinding *>(lua_touserdata(L, lua_upvalueindex(1)));
 }
 
-int push_fail(lua_State *L, const char *msg) {
+cluster::Link *check_link(lua_State *L, int idx) {
+  return binding(L).links().find(luaL_checkinteger(L, idx));
+}
+
+// nil, and what the error means to a caller: a link that is gone (or
+// going) is "closed"; anything else, such as a full send queue, as it is.
+int push_failure(lua_State *L, int64_t rc) {
+  bool gone = rc == kErrUnknownSocket || rc == kErrBroken || rc == kErrClosing;
   lua_pushnil(L);
-  lua_pushstring(L, msg);
+  lua_pushstring(L, gone ? "closed" : socket_strerror(static_cast<int>(rc)));
   return 2;
 }
 
-int send_frame(lua_State *L, SocketId fd, const cluster::FrameParts &parts, const void *data, size_t size) {
-  struct iovec iov[3] = {
-      {const_cast<uint8_t *>(parts.head), cluster::kLengthSize},
-      {const_cast<void *>(data), size},
-      {const_cast<uint8_t *>(parts.tail), parts.tail_size},
-  };
-  return LuaHost::from(L)->sockets().sendv(fd, iov, 3);
+int push_ok(lua_State *L, int rc) {
+  if (rc != 0) return push_failure(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
-// The link is gone (or going) for the caller: "closed"; anything else,
-// such as a full send queue, is said as it is.
-int push_send_error(lua_State *L, int rc) {
-  bool gone = rc == kErrUnknownSocket || rc == kErrBroken || rc == kErrClosing;
-  return push_fail(L, gone ? "closed" : socket_strerror(rc));
-}
-
-// dispatch(on_link, on_timeout, drain): on_link(fd) runs once per read
-// and pulls the frames with next(fd).
+// dispatch(on_batch, on_timeout, on_close, on_accept, on_connect)
 int l_dispatch(lua_State *L) {
-  for (int i = 1; i <= 3; i++) luaL_checktype(L, i, LUA_TFUNCTION);
-  lua_settop(L, 3);
-  int drain = luaL_ref(L, LUA_REGISTRYINDEX);
-  int timeout = luaL_ref(L, LUA_REGISTRYINDEX);
-  int link = luaL_ref(L, LUA_REGISTRYINDEX);
-  binding(L).set_callbacks(link, timeout, drain);
+  for (int i = 1; i <= kCallbacks; i++) luaL_checktype(L, i, LUA_TFUNCTION);
+  lua_settop(L, kCallbacks);
+  binding(L).set_callbacks(L);
   return 0;
 }
 
-int l_next(lua_State *L) {
-  return binding(L).next(L, luaL_checkinteger(L, 1));
+// False with nil, "invalid address:..." pushed.
+bool check_address(lua_State *L, int idx, bool empty_host_is_any, SockAddr *out) {
+  size_t len;
+  const char *text = luaL_checklstring(L, idx, &len);
+  if (parse_address(std::string_view(text, len), empty_host_is_any, out)) return true;
+  lua_pushnil(L);
+  lua_pushfstring(L, "invalid address:%s", text);
+  return false;
+}
+
+int push_id(lua_State *L, SocketId id) {
+  if (id < 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, socket_strerror(static_cast<int>(id)));
+    return 2;
+  }
+  lua_pushinteger(L, id);
+  return 1;
+}
+
+// listen(addr, backlog) -> fd | nil, err
+int l_listen(lua_State *L) {
+  SockAddr addr;
+  if (!check_address(L, 1, true, &addr)) return 2;
+  return push_id(L, binding(L).links().listen(addr, static_cast<int>(luaL_optinteger(L, 2, 128))));
+}
+
+// connect(addr, timeout_ms) -> fd | nil, err; on_connect(fd, status) follows.
+int l_connect(lua_State *L) {
+  SockAddr addr;
+  if (!check_address(L, 1, false, &addr)) return 2;
+  return push_id(L, binding(L).links().connect(addr, static_cast<int>(luaL_checkinteger(L, 2))));
+}
+
+// close(fd) -> {sessions that were pending} for a link; true for a
+// listener or a connect in progress; nil when fd is none of these.
+int l_close(lua_State *L) {
+  SocketId fd = luaL_checkinteger(L, 1);
+  cluster::Link *link = binding(L).links().find(fd);
+  if (link != nullptr) {
+    ClusterBinding::push_sessions(L, link->close());
+    return 1;
+  }
+  if (binding(L).links().close_socket(fd) != 0) return 0;
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 // The (fd, cmd, traceid, data [, size]) that request and send share.
 struct RequestArgs {
-  SocketId fd;
+  cluster::Link *link;
   uint32_t cmd;
   uint64_t trace;
   const void *data;
@@ -214,7 +208,7 @@ struct RequestArgs {
 
 // Reads them; false (with nil, reason pushed) for a payload too large.
 bool read_request(lua_State *L, const char *fname, RequestArgs *a) {
-  a->fd = luaL_checkinteger(L, 1);
+  a->link = check_link(L, 1);
   a->cmd = static_cast<uint32_t>(luaL_checkinteger(L, 2));
   a->trace = static_cast<uint64_t>(luaL_checkinteger(L, 3));
   if (!read_payload(L, 4, &a->data, &a->size)) luaL_error(L, "%s: marshal returned no data", fname);
@@ -224,25 +218,14 @@ bool read_request(lua_State *L, const char *fname, RequestArgs *a) {
   return false;
 }
 
-int queue_request(lua_State *L, const RequestArgs &a, uint32_t session) {
-  cluster::FrameParts parts;
-  cluster::make_request(session, a.cmd, a.trace, a.size, &parts);
-  return send_frame(L, a.fd, parts, a.data, a.size);
-}
-
 // request(fd, cmd, traceid, data [, size], timeout_ms) -> session | nil, err
 int l_request(lua_State *L) {
   RequestArgs a;
   if (!read_request(L, "cluster.call", &a)) return 2;
   int timeout = static_cast<int>(luaL_checkinteger(L, a.next));
-  ClusterBinding &b = binding(L);
-  uint32_t session = b.sessions().open(a.fd, timeout);
-  int rc = queue_request(L, a, session);
-  if (rc != 0) {
-    // Refused (closed link, full queue): nothing may stay pending.
-    b.sessions().finish(session);  // cancels its deadline too
-    return push_send_error(L, rc);
-  }
+  if (a.link == nullptr) return push_failure(L, kErrUnknownSocket);
+  int64_t session = a.link->call(a.cmd, a.trace, a.data, a.size, timeout);
+  if (session < 0) return push_failure(L, session);
   lua_pushinteger(L, session);
   return 1;
 }
@@ -251,82 +234,63 @@ int l_request(lua_State *L) {
 int l_send(lua_State *L) {
   RequestArgs a;
   if (!read_request(L, "cluster.send", &a)) return 2;
-  int rc = queue_request(L, a, binding(L).sessions().next_unregistered());
-  if (rc != 0) return push_send_error(L, rc);
-  lua_pushboolean(L, 1);
-  return 1;
+  if (a.link == nullptr) return push_failure(L, kErrUnknownSocket);
+  return push_ok(L, a.link->send(a.cmd, a.trace, a.data, a.size));
 }
 
 // response(fd, session, data [, size]) -> true | nil, err
 int l_response(lua_State *L) {
-  SocketId fd = luaL_checkinteger(L, 1);
+  cluster::Link *link = check_link(L, 1);
   auto session = static_cast<uint32_t>(luaL_checkinteger(L, 2));
   const void *data;
   size_t size;
   if (!read_payload(L, 3, &data, &size)) return luaL_error(L, "cluster: marshal returned no data for a response");
   if (size > cluster::kMaxResponsePayload) return push_too_large(L, size, cluster::kMaxResponsePayload);
-  cluster::FrameParts parts;
-  cluster::make_response(session, size, &parts);
-  int rc = send_frame(L, fd, parts, data, size);
-  if (rc != 0) return push_send_error(L, rc);
-  lua_pushboolean(L, 1);
-  return 1;
+  if (link == nullptr) return push_failure(L, kErrUnknownSocket);
+  return push_ok(L, link->respond(session, data, size));
 }
 
-// error(fd, session, message): tells the caller its call failed remotely.
+// error(fd, session, message): tells the caller its call failed here.
 int l_error(lua_State *L) {
-  SocketId fd = luaL_checkinteger(L, 1);
+  cluster::Link *link = check_link(L, 1);
   auto session = static_cast<uint32_t>(luaL_checkinteger(L, 2));
   size_t n;
   const char *msg = luaL_checklstring(L, 3, &n);
-  std::string payload(kRemoteError, kRemoteErrorLen);
-  payload.append(msg, n < 1024 ? n : 1024);
-  cluster::FrameParts parts;
-  cluster::make_response(session, payload.size(), &parts);
-  send_frame(L, fd, parts, payload.data(), payload.size());
+  if (link != nullptr) link->respond_error(session, msg, n);
   return 0;
-}
-
-// faillink(fd) -> {sessions...} of the calls that were pending on fd
-int l_faillink(lua_State *L) {
-  SocketId fd = luaL_checkinteger(L, 1);
-  std::vector<uint32_t> failed = binding(L).sessions().fail_link(fd);
-  lua_createtable(L, static_cast<int>(failed.size()), 0);
-  for (size_t i = 0; i < failed.size(); i++) {
-    lua_pushinteger(L, failed[i]);
-    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-  }
-  return 1;
 }
 
 // stats() -> pending calls, dropped responses
 int l_stats(lua_State *L) {
-  ClusterBinding &b = binding(L);
-  lua_pushinteger(L, static_cast<lua_Integer>(b.sessions().pending_count()));
-  lua_pushinteger(L, static_cast<lua_Integer>(b.sessions().dropped_responses()));
+  cluster::SessionTable &sessions = binding(L).links().sessions();
+  lua_pushinteger(L, static_cast<lua_Integer>(sessions.pending_count()));
+  lua_pushinteger(L, static_cast<lua_Integer>(sessions.dropped_responses()));
   return 2;
 }
 
-void ensure_binding(lua_State *L) {
+ClusterBinding &ensure_binding(lua_State *L) {
   LuaHost *host = LuaHost::from(L);
-  if (host->consumer(kModeCluster) == nullptr) host->install(kModeCluster, std::make_unique<ClusterBinding>(*host));
+  HostPart *part = host->part(kPartName);
+  if (part == nullptr) part = host->attach(kPartName, std::make_unique<ClusterBinding>(*host));
+  return *static_cast<ClusterBinding *>(part);
 }
 
 }  // namespace
 
 uint32_t cluster_next_session(lua_State *L) {
-  ensure_binding(L);
-  return binding(L).sessions().next_unregistered();
+  return ensure_binding(L).links().sessions().next_unregistered();
 }
 
 int open_silly_cluster(lua_State *L) {
-  ensure_binding(L);
+  ClusterBinding &b = ensure_binding(L);
   const luaL_Reg fns[] = {
-      {"dispatch", l_dispatch}, {"next", l_next},         {"request", l_request},
-      {"send", l_send},         {"response", l_response}, {"error", l_error},
-      {"faillink", l_faillink}, {"stats", l_stats},       {nullptr, nullptr},
+      {"dispatch", l_dispatch}, {"listen", l_listen}, {"connect", l_connect},   {"close", l_close},
+      {"request", l_request},   {"send", l_send},     {"response", l_response}, {"error", l_error},
+      {"stats", l_stats},       {nullptr, nullptr},
   };
-  luaL_newlib(L, fns);
+  luaL_newlibtable(L, fns);
+  lua_pushlightuserdata(L, &b);
+  luaL_setfuncs(L, fns, 1);
   lua_pushinteger(L, static_cast<lua_Integer>(cluster::kMaxRequestPayload));
   lua_setfield(L, -2, "MAX_REQUEST");
   lua_pushinteger(L, static_cast<lua_Integer>(cluster::kMaxResponsePayload));

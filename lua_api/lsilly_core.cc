@@ -25,6 +25,7 @@ uint32_t g_genid = 0;
 uint16_t g_trace_seq = 0;
 uint16_t g_trace_span = static_cast<uint16_t>(getpid() & 0xffff);
 
+// register(dispatch): dispatch(f, ...) is how every event enters Lua.
 int l_register(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_settop(L, 1);
@@ -39,15 +40,30 @@ int l_exit(lua_State *L) {
 
 int l_timeout(lua_State *L) {
   lua_Integer ms = luaL_checkinteger(L, 1);
-  TimerQueue::Id id = LuaHost::from(L)->loop().add_timer(ms, 0);
-  lua_pushinteger(L, static_cast<lua_Integer>(id));
+  lua_pushinteger(L, static_cast<lua_Integer>(LuaHost::from(L)->add_lua_timer(ms)));
   return 1;
 }
 
 int l_timercancel(lua_State *L) {
-  auto id = static_cast<TimerQueue::Id>(luaL_checkinteger(L, 1));
+  auto id = static_cast<TimerId>(luaL_checkinteger(L, 1));
   lua_pushboolean(L, LuaHost::from(L)->loop().cancel_timer(id));
   return 1;
+}
+
+// ontimer(f): f(id) runs for each timer from timeout() that fires.
+int l_ontimer(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  LuaHost::from(L)->set_timer_function(luaL_ref(L, LUA_REGISTRYINDEX));
+  return 0;
+}
+
+// onsignal(f): f(signo) runs for each watched signal delivered.
+int l_onsignal(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  LuaHost::from(L)->set_signal_function(luaL_ref(L, LUA_REGISTRYINDEX));
+  return 0;
 }
 
 int l_now(lua_State *L) {
@@ -149,7 +165,7 @@ int l_signame(lua_State *L) {
 int l_watchsignal(lua_State *L) {
   int signo = static_cast<int>(luaL_checkinteger(L, 1));
   if (signo == SIGKILL || signo == SIGSTOP) return luaL_error(L, "signal: %s cannot be caught", strsignal(signo));
-  lua_pushboolean(L, LuaHost::from(L)->loop().watch_signal(signo));
+  lua_pushboolean(L, LuaHost::from(L)->loop().watch_signal(signo) == 0);
   return 1;
 }
 
@@ -194,6 +210,8 @@ int open_silly_core(lua_State *L) {
       {"exit", l_exit},
       {"timeout", l_timeout},
       {"timercancel", l_timercancel},
+      {"ontimer", l_ontimer},
+      {"onsignal", l_onsignal},
       {"now", l_now},
       {"monotonic", l_monotonic},
       {"monotonic_us", l_monotonic_us},

@@ -1,7 +1,10 @@
-// silly.net.c: sockets for silly.net, silly.net.tcp, silly.net.udp.
+// silly.net.c: sockets for silly.net, silly.net.tcp and silly.net.udp.
 //
-// Ids, byte counts and error codes cross the boundary as integers; the Lua
-// side turns codes into messages with strerror() only when it reports one.
+// Each of the three modules owns its sockets through one ScriptOwner here,
+// which hands the socket's events to the function that module registered
+// with onevent(). Ids, byte counts and status codes cross as integers; a
+// status is 0 or a negative code that strerror() turns into a message.
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -12,6 +15,104 @@
 namespace silly {
 
 namespace {
+
+// The first argument of a module's event function.
+enum ScriptEvent : int {
+  kEvAccept = 1,   // conn, listener, "ip:port"
+  kEvConnect = 2,  // id, status
+  kEvData = 3,     // stream: id; raw: id, ptr, size; datagram: id, data, "ip:port"
+  kEvClose = 4,    // id, status
+};
+
+// Who receives a socket's events, and how its bytes reach Lua.
+enum OwnerKind : int {
+  kOwnStream = 0,    // bytes stay in the receive ring; tasks read them (tcp)
+  kOwnRaw = 1,       // bytes handed over as malloc'd (ptr, size) (silly.net)
+  kOwnDatagram = 2,  // each datagram as a string with its sender (udp)
+  kOwnerKinds = 3,
+};
+
+class ScriptOwner : public SocketOwner {
+ public:
+  ScriptOwner(LuaHost &host, OwnerKind kind) : host_(host), kind_(kind) {}
+  void set_function(int ref) { ref_ = ref; }
+
+  void on_accept(SocketId listener, SocketId conn, const std::string &peer) override {
+    if (!begin(kEvAccept, conn)) return;
+    lua_pushinteger(L(), listener);
+    lua_pushlstring(L(), peer.data(), peer.size());
+    host_.call(4);
+  }
+  void on_connect(SocketId id, int status) override {
+    if (!begin(kEvConnect, id)) return;
+    lua_pushinteger(L(), status);
+    host_.call(3);
+  }
+  void on_data(SocketId id, RingBuffer &in) override {
+    if (kind_ != kOwnRaw) {
+      if (!begin(kEvData, id)) return;
+      host_.call(2);
+      return;
+    }
+    size_t n = in.size();
+    void *buf = std::malloc(n);
+    if (buf == nullptr) return;  // leave the bytes for the next edge
+    if (!begin(kEvData, id)) {
+      std::free(buf);
+      return;
+    }
+    in.peek(buf, n);
+    in.consume(n);
+    lua_pushlightuserdata(L(), buf);
+    lua_pushinteger(L(), static_cast<lua_Integer>(n));
+    host_.call(4);
+  }
+  void on_datagram(SocketId id, const uint8_t *data, size_t n, const SockAddr &from) override {
+    if (!begin(kEvData, id)) return;
+    lua_pushlstring(L(), reinterpret_cast<const char *>(data), n);
+    std::string addr = format_address(from.get());
+    lua_pushlstring(L(), addr.data(), addr.size());
+    host_.call(4);
+  }
+  void on_close(SocketId id, int status) override {
+    if (!begin(kEvClose, id)) return;
+    lua_pushinteger(L(), status);
+    host_.call(3);
+  }
+
+ private:
+  lua_State *L() { return host_.L(); }
+  bool begin(int event, SocketId id) {
+    if (!host_.begin(ref_)) return false;
+    lua_pushinteger(L(), event);
+    lua_pushinteger(L(), id);
+    return true;
+  }
+
+  LuaHost &host_;
+  OwnerKind kind_;
+  int ref_ = LUA_NOREF;
+};
+
+// The three owners, kept by the host for its whole life.
+struct ScriptOwners : HostPart {
+  explicit ScriptOwners(LuaHost &host)
+      : owners{{host, kOwnStream}, {host, kOwnRaw}, {host, kOwnDatagram}} {}
+  ScriptOwner owners[kOwnerKinds];
+};
+
+constexpr char kPartName[] = "silly.net.c";
+
+ScriptOwner *owner_of(lua_State *L, lua_Integer kind) {
+  auto *part = static_cast<ScriptOwners *>(LuaHost::from(L)->part(kPartName));
+  return kind >= 0 && kind < kOwnerKinds ? &part->owners[kind] : nullptr;
+}
+
+ScriptOwner *check_owner(lua_State *L, int idx) {
+  ScriptOwner *o = owner_of(L, luaL_checkinteger(L, idx));
+  luaL_argcheck(L, o != nullptr, idx, "unknown socket owner");
+  return o;
+}
 
 SocketManager &sockets(lua_State *L) {
   return LuaHost::from(L)->sockets();
@@ -27,6 +128,13 @@ int push_error(lua_State *L, int code) {
   return 2;
 }
 
+// The id, or nil and the error's text.
+int push_id(lua_State *L, SocketId id) {
+  if (id < 0) return push_error(L, static_cast<int>(id));
+  lua_pushinteger(L, id);
+  return 1;
+}
+
 bool check_address(lua_State *L, int idx, bool empty_host_is_any, SockAddr *out) {
   size_t len;
   const char *text = luaL_checklstring(L, idx, &len);
@@ -36,21 +144,24 @@ bool check_address(lua_State *L, int idx, bool empty_host_is_any, SockAddr *out)
   return false;
 }
 
-// tcplisten(addr, backlog, mode) -> id | nil, err
+// onevent(owner, f): f(event, id, ...) gets the events of owner's sockets.
+int l_onevent(lua_State *L) {
+  ScriptOwner *o = check_owner(L, 1);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_settop(L, 2);
+  o->set_function(luaL_ref(L, LUA_REGISTRYINDEX));
+  return 0;
+}
+
+// tcplisten(addr, backlog, owner) -> id | nil, err
 int l_tcplisten(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, true, &addr)) return 2;
   int backlog = static_cast<int>(luaL_optinteger(L, 2, 256));
-  int mode = static_cast<int>(luaL_optinteger(L, 3, kModeStream));
-  int err = 0;
-  SocketId id = sockets(L).listen(addr, backlog, &err);
-  if (id == 0) return push_error(L, err);
-  LuaHost::from(L)->set_socket_mode(id, mode);
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, sockets(L).listen(addr, backlog, check_owner(L, 3)));
 }
 
-// tcpconnect(addr, bind|nil, timeout_ms, mode) -> id | nil, err
+// tcpconnect(addr, bind|nil, timeout_ms, owner) -> id | nil, err
 int l_tcpconnect(lua_State *L) {
   SockAddr addr, bind;
   if (!check_address(L, 1, false, &addr)) return 2;
@@ -61,33 +172,19 @@ int l_tcpconnect(lua_State *L) {
     return 2;
   }
   int timeout = static_cast<int>(luaL_optinteger(L, 3, 0));
-  int mode = static_cast<int>(luaL_optinteger(L, 4, kModeStream));
-  int err = 0;
-  SocketId id = sockets(L).connect(addr, has_bind ? &bind : nullptr, timeout, &err);
-  if (id == 0) return push_error(L, err);
-  LuaHost::from(L)->set_socket_mode(id, mode);
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, sockets(L).connect(addr, has_bind ? &bind : nullptr, timeout, check_owner(L, 4)));
 }
 
 int l_udpbind(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, true, &addr)) return 2;
-  int err = 0;
-  SocketId id = sockets(L).udp_bind(addr, &err);
-  if (id == 0) return push_error(L, err);
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, sockets(L).udp_bind(addr, owner_of(L, kOwnDatagram)));
 }
 
 int l_udpconnect(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, false, &addr)) return 2;
-  int err = 0;
-  SocketId id = sockets(L).udp_connect(addr, &err);
-  if (id == 0) return push_error(L, err);
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, sockets(L).udp_connect(addr, owner_of(L, kOwnDatagram)));
 }
 
 int push_send_result(lua_State *L, int rc) {
@@ -145,10 +242,7 @@ int l_sendto(lua_State *L) {
 }
 
 int l_close(lua_State *L) {
-  SocketId id = check_id(L, 1);
-  int rc = sockets(L).close(id);
-  LuaHost::from(L)->forget_socket(id);
-  return push_send_result(L, rc);
+  return push_send_result(L, sockets(L).close(check_id(L, 1)));
 }
 
 // read(id, n) -> string | nil when fewer than n bytes are buffered
@@ -216,15 +310,16 @@ int l_sendsize(lua_State *L) {
   return 1;
 }
 
+// limit(id, bytes) -> the previous limit (0x7fffffff: none) | false
 int l_limit(lua_State *L) {
   SocketId id = check_id(L, 1);
   lua_Integer bytes = luaL_checkinteger(L, 2);
-  long long old = sockets(L).set_read_limit(id, bytes <= 0 ? SIZE_MAX : static_cast<size_t>(bytes));
-  if (old < 0) {
+  size_t old = 0;
+  if (sockets(L).set_read_limit(id, bytes <= 0 ? SIZE_MAX : static_cast<size_t>(bytes), &old) != 0) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  lua_pushinteger(L, old);
+  lua_pushinteger(L, old == SIZE_MAX ? 0x7fffffff : static_cast<lua_Integer>(old));
   return 1;
 }
 
@@ -237,14 +332,16 @@ int l_sendlimit(lua_State *L) {
   SocketId id = check_id(L, 1);
   lua_Integer bytes = luaL_checkinteger(L, 2);
   luaL_argcheck(L, bytes > 0, 2, "limit must be positive");
-  lua_pushboolean(L, sockets(L).set_send_limit(id, static_cast<size_t>(bytes)));
+  lua_pushboolean(L, sockets(L).set_send_limit(id, static_cast<size_t>(bytes)) == 0);
   return 1;
 }
 
+// isalive(id) -> true (open), false (ended by the peer or failed), or
+// nothing (unknown or closing).
 int l_isalive(lua_State *L) {
-  int a = sockets(L).alive(check_id(L, 1));
-  if (a < 0) return 0;
-  lua_pushboolean(L, a);
+  int st = sockets(L).state(check_id(L, 1));
+  if (st == kErrUnknownSocket || st == kErrClosing) return 0;
+  lua_pushboolean(L, st == 0);
   return 1;
 }
 
@@ -265,28 +362,55 @@ int l_strerror(lua_State *L) {
   return 1;
 }
 
+// The errno values scripts see in close callbacks, by name.
+void push_errnos(lua_State *L) {
+  static const struct {
+    const char *name;
+    int value;
+  } kErrnos[] = {
+      {"EPROTO", EPROTO},         {"ETIMEDOUT", ETIMEDOUT}, {"ECONNRESET", ECONNRESET}, {"ECONNREFUSED", ECONNREFUSED},
+      {"EACCES", EACCES},         {"EMSGSIZE", EMSGSIZE},   {"EPIPE", EPIPE},           {"ENOBUFS", ENOBUFS},
+      {"EHOSTUNREACH", EHOSTUNREACH},
+  };
+  lua_createtable(L, 0, static_cast<int>(sizeof(kErrnos) / sizeof(kErrnos[0])));
+  for (const auto &e : kErrnos) {
+    lua_pushinteger(L, e.value);
+    lua_setfield(L, -2, e.name);
+  }
+}
+
 }  // namespace
 
 int open_silly_net(lua_State *L) {
+  LuaHost *host = LuaHost::from(L);
+  if (host->part(kPartName) == nullptr) host->attach(kPartName, std::make_unique<ScriptOwners>(*host));
   const luaL_Reg fns[] = {
-      {"tcplisten", l_tcplisten}, {"tcpconnect", l_tcpconnect},
-      {"udpbind", l_udpbind},     {"udpconnect", l_udpconnect},
-      {"send", l_send},           {"sendto", l_sendto},
-      {"close", l_close},         {"read", l_read},
-      {"readline", l_readline},   {"readall", l_readall},
-      {"recvsize", l_recvsize},   {"sendsize", l_sendsize},
-      {"limit", l_limit},         {"resume", l_resume},
-      {"sendlimit", l_sendlimit}, {"isalive", l_isalive},
-      {"count", l_count},         {"strerror", l_strerror},
-      {"sockname", l_sockname},   {nullptr, nullptr},
+      {"onevent", l_onevent},     {"tcplisten", l_tcplisten},
+      {"tcpconnect", l_tcpconnect}, {"udpbind", l_udpbind},
+      {"udpconnect", l_udpconnect}, {"send", l_send},
+      {"sendto", l_sendto},       {"close", l_close},
+      {"read", l_read},           {"readline", l_readline},
+      {"readall", l_readall},     {"recvsize", l_recvsize},
+      {"sendsize", l_sendsize},   {"limit", l_limit},
+      {"resume", l_resume},       {"sendlimit", l_sendlimit},
+      {"isalive", l_isalive},     {"count", l_count},
+      {"strerror", l_strerror},   {"sockname", l_sockname},
+      {nullptr, nullptr},
   };
   luaL_newlib(L, fns);
-  lua_pushinteger(L, kModeStream);
-  lua_setfield(L, -2, "STREAM");
-  lua_pushinteger(L, kModeRaw);
-  lua_setfield(L, -2, "RAW");
-  lua_pushinteger(L, kModeCluster);
-  lua_setfield(L, -2, "CLUSTER");
+  const struct {
+    const char *name;
+    int value;
+  } kConstants[] = {
+      {"STREAM", kOwnStream}, {"RAW", kOwnRaw},           {"DGRAM", kOwnDatagram}, {"EV_ACCEPT", kEvAccept},
+      {"EV_CONNECT", kEvConnect}, {"EV_DATA", kEvData}, {"EV_CLOSE", kEvClose},
+  };
+  for (const auto &c : kConstants) {
+    lua_pushinteger(L, c.value);
+    lua_setfield(L, -2, c.name);
+  }
+  push_errnos(L);
+  lua_setfield(L, -2, "errno");
   return 1;
 }
 

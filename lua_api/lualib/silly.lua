@@ -1,8 +1,9 @@
 -- silly: tasks (pooled coroutines), the event dispatcher, and trace ids.
 --
--- All Lua runs on the loop thread. Every event the loop delivers runs in a
--- task, and after each event the run queue that fork/wakeup filled is
--- drained in FIFO order, entries added while draining included.
+-- All Lua runs on the loop thread. Every event enters Lua the same way:
+-- C++ calls dispatch(f, ...) with the function the event's module
+-- registered, and after it the run queue that fork/wakeup filled is drained
+-- in FIFO order, entries added while draining included.
 local c = require "silly.c"
 local logc = require "silly.logger.c"
 
@@ -28,7 +29,6 @@ local task_pool = {}
 local pool_size = 0
 local runq_co, runq_val = {}, {}
 local runq_head, runq_tail = 1, 0
-local handlers = {}
 local exiting = false
 local hook_create, hook_term
 
@@ -101,11 +101,8 @@ local function drain()
 	runq_head, runq_tail = 1, 0
 end
 
-local function dispatch(kind, a, b, d)
-	local h = handlers[kind]
-	if h then
-		h(a, b, d)
-	end
+local function dispatch(f, a, b, d, e)
+	f(a, b, d, e)
 	if runq_head <= runq_tail then
 		drain()
 	end
@@ -113,16 +110,6 @@ end
 
 --------------------------------------------------------------------------
 -- Internal API for the other silly modules.
-
-M._handlers = handlers
-M._EV = {accept = 1, connect = 2, data = 3, close = 4, udp = 5, timer = 6, signal = 7}
-
--- Runs what fork/wakeup queued; for bindings that call Lua directly.
-function M._drain()
-	if runq_head <= runq_tail then
-		drain()
-	end
-end
 
 -- Runs f(...) in a new task now.
 function M._spawn(f, ...)
@@ -139,7 +126,7 @@ function M._spawn_traced(trace, f, ...)
 	return co
 end
 
--- Raises, naming `fname`, unless the caller may suspend.
+-- Raises, naming `fname`, unless the caller may suspend; returns the task.
 local function checkblock(fname)
 	local co = co_running()
 	if task_status[co] ~= "RUN" then
@@ -256,9 +243,6 @@ function M.exit(code)
 		runq_co[i], runq_val[i] = nil, nil
 	end
 	runq_head, runq_tail = 1, 0
-	for k in pairs(handlers) do
-		handlers[k] = nil
-	end
 	local co = co_running()
 	if task_status[co] then
 		task_status[co] = "EXIT"

@@ -16,7 +16,7 @@ namespace silly {
 namespace {
 
 // Records every socket event; echoes when asked to.
-class Recorder : public SocketHandler {
+class Recorder : public SocketOwner {
  public:
   explicit Recorder(SocketManager &sm) : sm_(sm) {}
   void on_accept(SocketId, SocketId conn, const std::string &peer) override {
@@ -32,6 +32,7 @@ class Recorder : public SocketHandler {
     if (echo) sm_.send(id, s.data(), s.size());
   }
   void on_close(SocketId id, int err) override { closed[id] = err; }
+  void on_writable(SocketId id) override { writable[id]++; }
   void on_datagram(SocketId id, const uint8_t *d, size_t n, const SockAddr &) override {
     received[id].append(reinterpret_cast<const char *>(d), n);
   }
@@ -43,11 +44,12 @@ class Recorder : public SocketHandler {
   std::map<SocketId, int> connected;
   std::map<SocketId, std::string> received;
   std::map<SocketId, int> closed;
+  std::map<SocketId, int> writable;
 };
 
 class SocketTest : public ::testing::Test {
  protected:
-  SocketTest() : rec_(loop_.sockets()) { loop_.sockets().set_handler(&rec_); }
+  SocketTest() : sockets_(loop_), rec_(sockets_) {}
 
   template <class Pred>
   bool spin(Pred done, int max_ms = 3000) {
@@ -55,6 +57,7 @@ class SocketTest : public ::testing::Test {
     return done();
   }
   EventLoop loop_;
+  SocketManager sockets_;
   Recorder rec_;
 };
 
@@ -80,12 +83,11 @@ SockAddr loopback(int port) {
 
 TEST_F(SocketTest, EchoesALargePayloadIntact) {
   SockAddr addr = loopback(free_port());
-  int err = 0;
-  SocketId lid = loop_.sockets().listen(addr, 16, &err);
-  ASSERT_NE(lid, 0) << socket_strerror(err);
+  SocketId lid = sockets_.listen(addr, 16, &rec_);
+  ASSERT_GT(lid, 0) << socket_strerror(static_cast<int>(lid));
   rec_.echo = true;
-  SocketId cid = loop_.sockets().connect(addr, nullptr, 1000, &err);
-  ASSERT_NE(cid, 0);
+  SocketId cid = sockets_.connect(addr, nullptr, 1000, &rec_);
+  ASSERT_GT(cid, 0);
   ASSERT_TRUE(spin([&] { return rec_.connected.count(cid) != 0; }));
   ASSERT_EQ(rec_.connected[cid], 0);
   // 8 MiB: far more than the kernel buffers, so writes must wait for the
@@ -93,24 +95,27 @@ TEST_F(SocketTest, EchoesALargePayloadIntact) {
   std::string payload(8 << 20, '\0');
   for (size_t i = 0; i < payload.size(); i++) payload[i] = static_cast<char>(i * 131 + 7);
   rec_.echo = false;
-  ASSERT_EQ(loop_.sockets().send(cid, payload.data(), payload.size()), 0);
+  ASSERT_EQ(sockets_.send(cid, payload.data(), payload.size()), 0);
   ASSERT_TRUE(spin([&] { return !rec_.accepted.empty(); }));
   SocketId sid = rec_.accepted[0];
   EXPECT_EQ(rec_.peers[0].rfind("127.0.0.1:", 0), 0u);
   ASSERT_TRUE(spin([&] { return rec_.received[sid].size() == payload.size(); }, 10000));
   EXPECT_TRUE(rec_.received[sid] == payload);
+  // The kernel pushed back on the way, and the owner heard when the queue
+  // drained again.
+  EXPECT_GE(rec_.writable[cid], 1);
+  EXPECT_EQ(sockets_.send_queue_size(cid), 0u);
 }
 
 TEST_F(SocketTest, SmallWritesInOneTurnLeaveInOneSystemCall) {
   SockAddr addr = loopback(free_port());
-  int err = 0;
-  ASSERT_NE(loop_.sockets().listen(addr, 16, &err), 0);
-  SocketId cid = loop_.sockets().connect(addr, nullptr, 1000, &err);
+  ASSERT_GT(sockets_.listen(addr, 16, &rec_), 0);
+  SocketId cid = sockets_.connect(addr, nullptr, 1000, &rec_);
   ASSERT_TRUE(spin([&] { return rec_.connected.count(cid) != 0 && !rec_.accepted.empty(); }));
-  uint64_t before = loop_.sockets().write_calls();
-  for (int i = 0; i < 100; i++) ASSERT_EQ(loop_.sockets().send(cid, "0123456789abcdef", 16), 0);
-  loop_.sockets().flush();
-  EXPECT_EQ(loop_.sockets().write_calls() - before, 1u);
+  uint64_t before = sockets_.write_calls();
+  for (int i = 0; i < 100; i++) ASSERT_EQ(sockets_.send(cid, "0123456789abcdef", 16), 0);
+  sockets_.flush_writes();
+  EXPECT_EQ(sockets_.write_calls() - before, 1u);
   SocketId sid = rec_.accepted[0];
   ASSERT_TRUE(spin([&] { return rec_.received[sid].size() == 1600; }));
 }
@@ -133,59 +138,55 @@ TEST_F(SocketTest, SendQueueLimitFailsInsteadOfGrowing) {
   int port = free_port();
   int lfd = silent_listener(port);
   ASSERT_GE(lfd, 0);
-  int err = 0;
-  SocketId cid = loop_.sockets().connect(loopback(port), nullptr, 1000, &err);
+  SocketId cid = sockets_.connect(loopback(port), nullptr, 1000, &rec_);
   ASSERT_TRUE(spin([&] { return rec_.connected.count(cid) != 0; }));
   ASSERT_EQ(rec_.connected[cid], 0);
   // The kernel buffers fill first, then ours up to the limit.
   size_t limit = 1 << 20;
-  ASSERT_TRUE(loop_.sockets().set_send_limit(cid, limit));
+  ASSERT_EQ(sockets_.set_send_limit(cid, limit), 0);
   std::string chunk(64 << 10, 'z');
   int rc = 0;
   size_t accepted = 0;
   for (int i = 0; i < 10000 && rc == 0; i++) {
-    rc = loop_.sockets().send(cid, chunk.data(), chunk.size());
+    rc = sockets_.send(cid, chunk.data(), chunk.size());
     if (rc == 0) accepted += chunk.size();
     loop_.run_once(0);
   }
   EXPECT_EQ(rc, kErrSendQueueFull);
   EXPECT_STREQ(socket_strerror(rc), "send queue full");
-  EXPECT_LE(loop_.sockets().send_queue_size(cid), limit);
+  EXPECT_LE(sockets_.send_queue_size(cid), limit);
   EXPECT_LT(accepted, size_t{64} << 20);     // bounded by kernel buffers + limit
-  EXPECT_EQ(loop_.sockets().alive(cid), 1);  // refused a write, not broken
+  EXPECT_EQ(sockets_.state(cid), 0);  // refused a write, not broken
   close(lfd);
 }
 
 TEST_F(SocketTest, PeerCloseReportsEndOfFileAndKeepsIdUntilClosed) {
   SockAddr addr = loopback(free_port());
-  int err = 0;
-  ASSERT_NE(loop_.sockets().listen(addr, 16, &err), 0);
-  SocketId cid = loop_.sockets().connect(addr, nullptr, 1000, &err);
+  ASSERT_GT(sockets_.listen(addr, 16, &rec_), 0);
+  SocketId cid = sockets_.connect(addr, nullptr, 1000, &rec_);
   ASSERT_TRUE(spin([&] { return rec_.connected.count(cid) != 0 && !rec_.accepted.empty(); }));
   SocketId sid = rec_.accepted[0];
-  ASSERT_EQ(loop_.sockets().send(sid, "bye", 3), 0);
-  ASSERT_EQ(loop_.sockets().close(sid), 0);
+  ASSERT_EQ(sockets_.send(sid, "bye", 3), 0);
+  ASSERT_EQ(sockets_.close(sid), 0);
   ASSERT_TRUE(spin([&] { return rec_.closed.count(cid) != 0; }));
   EXPECT_EQ(rec_.received[cid], "bye");  // flushed before the close
   EXPECT_EQ(rec_.closed[cid], 0);
-  EXPECT_EQ(loop_.sockets().alive(cid), 0);
-  EXPECT_TRUE(loop_.sockets().exists(cid));
-  EXPECT_EQ(loop_.sockets().close(cid), 0);
-  EXPECT_FALSE(loop_.sockets().exists(cid));
-  EXPECT_EQ(loop_.sockets().close(cid), kErrUnknownSocket);
+  EXPECT_EQ(sockets_.state(cid), kErrPeerClosed);
+  EXPECT_EQ(sockets_.close(cid), 0);
+  EXPECT_EQ(sockets_.state(cid), kErrUnknownSocket);
+  EXPECT_EQ(sockets_.close(cid), kErrUnknownSocket);
 }
 
 TEST_F(SocketTest, ConnectRefusedIsReported) {
   SockAddr addr = loopback(free_port());  // nothing listens there
-  int err = 0;
-  SocketId cid = loop_.sockets().connect(addr, nullptr, 1000, &err);
-  if (cid == 0) {
-    EXPECT_EQ(err, ECONNREFUSED);
+  SocketId cid = sockets_.connect(addr, nullptr, 1000, &rec_);
+  if (cid < 0) {
+    EXPECT_EQ(cid, -ECONNREFUSED);
     return;
   }
   ASSERT_TRUE(spin([&] { return rec_.connected.count(cid) != 0; }));
-  EXPECT_EQ(rec_.connected[cid], ECONNREFUSED);
-  EXPECT_FALSE(loop_.sockets().exists(cid));
+  EXPECT_EQ(rec_.connected[cid], -ECONNREFUSED);
+  EXPECT_EQ(sockets_.state(cid), kErrUnknownSocket);
 }
 
 TEST_F(SocketTest, ConnectTimesOutWhenTheBacklogIsFull) {
@@ -201,12 +202,11 @@ TEST_F(SocketTest, ConnectTimesOutWhenTheBacklogIsFull) {
   ASSERT_EQ(::listen(lfd, 0), 0);
   SockAddr addr = loopback(port);
   std::vector<SocketId> ids;
-  int err = 0;
-  for (int i = 0; i < 8; i++) ids.push_back(loop_.sockets().connect(addr, nullptr, 300, &err));
+  for (int i = 0; i < 8; i++) ids.push_back(sockets_.connect(addr, nullptr, 300, &rec_));
   ASSERT_TRUE(spin([&] { return rec_.connected.size() == ids.size(); }, 5000));
   int timeouts = 0;
   for (SocketId id : ids) {
-    if (rec_.connected[id] == kErrTimedOut) timeouts++;
+    if (rec_.connected[id] == kErrConnectTimeout) timeouts++;
   }
   EXPECT_GT(timeouts, 0);
   close(lfd);
@@ -214,45 +214,44 @@ TEST_F(SocketTest, ConnectTimesOutWhenTheBacklogIsFull) {
 
 TEST_F(SocketTest, ReadLimitPausesAndResumes) {
   SockAddr addr = loopback(free_port());
-  int err = 0;
-  ASSERT_NE(loop_.sockets().listen(addr, 16, &err), 0);
-  SocketId cid = loop_.sockets().connect(addr, nullptr, 1000, &err);
+  ASSERT_GT(sockets_.listen(addr, 16, &rec_), 0);
+  SocketId cid = sockets_.connect(addr, nullptr, 1000, &rec_);
   ASSERT_TRUE(spin([&] { return rec_.connected.count(cid) != 0 && !rec_.accepted.empty(); }));
   SocketId sid = rec_.accepted[0];
   // A handler that leaves bytes in the ring, so the limit applies.
-  class Keeper : public SocketHandler {
+  class Keeper : public SocketOwner {
    public:
-    void on_accept(SocketId, SocketId, const std::string &) override {}
-    void on_connect(SocketId, int) override {}
     void on_data(SocketId, RingBuffer &) override { calls++; }
     void on_close(SocketId, int) override {}
-    void on_datagram(SocketId, const uint8_t *, size_t, const SockAddr &) override {}
     int calls = 0;
   } keeper;
-  loop_.sockets().set_handler(&keeper);
-  loop_.sockets().set_read_limit(sid, 4096);
+  ASSERT_EQ(sockets_.set_owner(sid, &keeper), 0);
+  size_t previous = 0;
+  ASSERT_EQ(sockets_.set_read_limit(sid, 4096, &previous), 0);
+  EXPECT_EQ(previous, SIZE_MAX);
   std::string chunk(64 << 10, 'q');
-  ASSERT_EQ(loop_.sockets().send(cid, chunk.data(), chunk.size()), 0);
-  spin([&] { return loop_.sockets().input(sid)->size() >= 4096; });
+  ASSERT_EQ(sockets_.send(cid, chunk.data(), chunk.size()), 0);
+  spin([&] { return sockets_.input(sid)->size() >= 4096; });
   for (int i = 0; i < 50; i++) loop_.run_once(1);
-  size_t held = loop_.sockets().input(sid)->size();
+  size_t held = sockets_.input(sid)->size();
   EXPECT_GE(held, 4096u);
   EXPECT_LT(held, chunk.size());  // reading stopped at the limit
-  loop_.sockets().set_read_limit(sid, 1 << 30);
-  ASSERT_TRUE(spin([&] { return loop_.sockets().input(sid)->size() == chunk.size(); }));
-  loop_.sockets().set_handler(&rec_);
+  ASSERT_EQ(sockets_.set_read_limit(sid, 1 << 30, &previous), 0);
+  EXPECT_EQ(previous, 4096u);
+  ASSERT_TRUE(spin([&] { return sockets_.input(sid)->size() == chunk.size(); }));
+  EXPECT_GT(keeper.calls, 0);
+  EXPECT_EQ(rec_.received.count(sid), 0u);  // the first owner no longer hears of it
 }
 
 TEST_F(SocketTest, UdpDatagramsArriveWhole) {
   int port = free_port();
   SockAddr addr = loopback(port);
-  int err = 0;
-  SocketId server = loop_.sockets().udp_bind(addr, &err);
-  ASSERT_NE(server, 0);
-  SocketId client = loop_.sockets().udp_connect(addr, &err);
-  ASSERT_NE(client, 0);
-  ASSERT_EQ(loop_.sockets().send(client, "one", 3), 0);
-  ASSERT_EQ(loop_.sockets().send(client, "two", 3), 0);
+  SocketId server = sockets_.udp_bind(addr, &rec_);
+  ASSERT_GT(server, 0);
+  SocketId client = sockets_.udp_connect(addr, &rec_);
+  ASSERT_GT(client, 0);
+  ASSERT_EQ(sockets_.send(client, "one", 3), 0);
+  ASSERT_EQ(sockets_.send(client, "two", 3), 0);
   ASSERT_TRUE(spin([&] { return rec_.received[server].size() == 6; }));
   EXPECT_EQ(rec_.received[server], "onetwo");
 }
@@ -260,14 +259,50 @@ TEST_F(SocketTest, UdpDatagramsArriveWhole) {
 TEST_F(SocketTest, Ipv6Loopback) {
   SockAddr addr;
   ASSERT_TRUE(parse_address("[::1]:" + std::to_string(free_port()), false, &addr));
-  int err = 0;
-  SocketId lid = loop_.sockets().listen(addr, 16, &err);
-  if (lid == 0 && err == EADDRNOTAVAIL) GTEST_SKIP() << "no IPv6 loopback here";
-  ASSERT_NE(lid, 0) << socket_strerror(err);
-  SocketId cid = loop_.sockets().connect(addr, nullptr, 1000, &err);
+  SocketId lid = sockets_.listen(addr, 16, &rec_);
+  if (lid == -EADDRNOTAVAIL) GTEST_SKIP() << "no IPv6 loopback here";
+  ASSERT_GT(lid, 0) << socket_strerror(static_cast<int>(lid));
+  SocketId cid = sockets_.connect(addr, nullptr, 1000, &rec_);
   ASSERT_TRUE(spin([&] { return rec_.connected.count(cid) != 0 && !rec_.accepted.empty(); }));
   EXPECT_EQ(rec_.connected[cid], 0);
   EXPECT_EQ(rec_.peers[0].rfind("[::1]:", 0), 0u);
+}
+
+// Results follow one convention: 0 or an id on success, a negative code
+// otherwise, with a message for each.
+TEST_F(SocketTest, ErrorsAreNegativeCodesWithMessages) {
+  SocketId bogus = 12345;
+  EXPECT_EQ(sockets_.send(bogus, "x", 1), kErrUnknownSocket);
+  EXPECT_EQ(sockets_.close(bogus), kErrUnknownSocket);
+  EXPECT_EQ(sockets_.set_send_limit(bogus, 1), kErrUnknownSocket);
+  EXPECT_EQ(sockets_.resume_read(bogus), kErrUnknownSocket);
+  EXPECT_EQ(sockets_.set_owner(bogus, &rec_), kErrUnknownSocket);
+  size_t previous = 0;
+  EXPECT_EQ(sockets_.set_read_limit(bogus, 1, &previous), kErrUnknownSocket);
+  EXPECT_STREQ(socket_strerror(kErrUnknownSocket), "socket closed");
+  EXPECT_STREQ(socket_strerror(-ECONNREFUSED), "Connection refused");
+  // A port in use: the kernel's errno, negated.
+  SockAddr addr = loopback(free_port());
+  ASSERT_GT(sockets_.listen(addr, 16, &rec_), 0);
+  EXPECT_EQ(sockets_.listen(addr, 16, &rec_), -EADDRINUSE);
+}
+
+// The loop hands each socket's events to that socket's owner only.
+TEST_F(SocketTest, EventsGoToEachSocketsOwner) {
+  Recorder other(sockets_);
+  SockAddr addr = loopback(free_port());
+  ASSERT_GT(sockets_.listen(addr, 16, &rec_), 0);
+  SocketId cid = sockets_.connect(addr, nullptr, 1000, &other);
+  ASSERT_TRUE(spin([&] { return other.connected.count(cid) != 0 && !rec_.accepted.empty(); }));
+  EXPECT_EQ(rec_.connected.count(cid), 0u);
+  SocketId sid = rec_.accepted[0];
+  ASSERT_EQ(sockets_.send(cid, "ping", 4), 0);
+  ASSERT_TRUE(spin([&] { return rec_.received[sid] == "ping"; }));
+  EXPECT_EQ(other.received.count(sid), 0u);
+  ASSERT_EQ(sockets_.close(sid), 0);
+  ASSERT_TRUE(spin([&] { return other.closed.count(cid) != 0; }));
+  EXPECT_EQ(other.closed[cid], 0);
+  EXPECT_EQ(rec_.closed.count(cid), 0u);
 }
 
 }  // namespace

@@ -1,11 +1,7 @@
--- silly.net: the low-level socket layer. Events for a socket go to the
--- handler table registered with it; accepted sockets inherit their
--- listener's table.
---
--- For tables given by scripts ({accept=, data=, close=}), every event runs
--- in a new task, `data` receives a malloc'd (ptr, size) it owns, and
--- `close` receives an error string. Modules of the runtime register
--- internal routers instead (see `_route`), which run inline.
+-- silly.net: the low-level socket layer. Each socket has one record here
+-- holding the script's handler table ({accept=, data=, close=}); accepted
+-- sockets get their listener's. Every event runs in a new task, `data`
+-- receives a malloc'd (ptr, size) it owns, and `close` an error string.
 local silly = require "silly"
 local c = require "silly.c"
 local nc = require "silly.net.c"
@@ -17,107 +13,64 @@ local error = error
 
 local M = {}
 
-local routes = {} -- id -> router {accept=f, data=f, close=f}
-local connecting = {} -- id -> waiting task
-M._routes = routes
+local socks = {} -- id -> {h = handler table, waiter = task connecting}
 
-local EV = silly._EV
-local H = silly._handlers
+local EV_ACCEPT, EV_CONNECT, EV_DATA, EV_CLOSE = nc.EV_ACCEPT, nc.EV_CONNECT, nc.EV_DATA, nc.EV_CLOSE
 
-H[EV.accept] = function(lid, id, peer)
-	local r = routes[lid]
-	if not r then
-		nc.close(id)
-		return
+nc.onevent(nc.RAW, function(ev, id, a, b)
+	local s = socks[id]
+	if ev == EV_DATA then -- a = ptr, b = size
+		local data = s and s.h.data
+		if data then
+			spawn(data, id, a, b)
+		else
+			c.free(a)
+		end
+	elseif ev == EV_ACCEPT then -- a = listener, b = peer
+		local l = socks[a]
+		if not l then
+			nc.close(id)
+			return
+		end
+		socks[id] = {h = l.h}
+		if l.h.accept then
+			spawn(l.h.accept, id, a, b)
+		end
+	elseif ev == EV_CLOSE then -- a = status
+		if s and s.h.close then
+			spawn(s.h.close, id, strerror(a))
+		end
+	elseif ev == EV_CONNECT then -- a = status
+		M._connected(s, a)
 	end
-	routes[id] = r
-	r.accept(id, lid, peer)
+end)
+
+-- Internal, for the modules that connect: starts a connect whose record
+-- `rec` goes into `records` under the new id, and suspends until it is
+-- done. `start(rec)` makes the socket and returns its id or nil, err;
+-- _connected(rec, status) is what the module calls on its connect event.
+function M._connect(fname, records, rec, start)
+	local co = silly._checkblock(fname)
+	local id, err = start()
+	if not id then
+		return nil, err
+	end
+	rec.waiter = co
+	records[id] = rec
+	local status = silly._suspend(fname, "WAIT")
+	if status ~= 0 then
+		records[id] = nil
+		return nil, strerror(status)
+	end
+	return id
 end
 
-H[EV.connect] = function(id, err)
-	local co = connecting[id]
+function M._connected(rec, status)
+	local co = rec and rec.waiter
 	if co then
-		connecting[id] = nil
-		silly._wake(co, err)
+		rec.waiter = nil
+		silly._wake(co, status)
 	end
-end
-
-H[EV.data] = function(id, ptr, size)
-	local r = routes[id]
-	if r then
-		r.data(id, ptr, size)
-	elseif ptr then
-		c.free(ptr)
-	end
-end
-
-H[EV.close] = function(id, err)
-	local r = routes[id]
-	if r then
-		r.close(id, err)
-	end
-end
-
-H[EV.udp] = function(id, data, addr)
-	local r = routes[id]
-	if r then
-		r.data(id, data, addr)
-	end
-end
-
--- Internal: listen with a router.
-function M._listen(addr, backlog, mode, router)
-	local id, err = nc.tcplisten(addr, backlog, mode)
-	if not id then
-		return nil, err
-	end
-	routes[id] = router
-	return id
-end
-
--- Internal: connect with a router; suspends until connected or failed.
-function M._connect(fname, addr, bind, timeout, mode, router)
-	silly._checkblock(fname)
-	local id, err = nc.tcpconnect(addr, bind, timeout or 0, mode)
-	if not id then
-		return nil, err
-	end
-	routes[id] = router
-	connecting[id] = silly.running()
-	local code = silly._suspend(fname, "WAIT")
-	if code ~= 0 then
-		routes[id] = nil
-		return nil, strerror(code)
-	end
-	return id
-end
-
-function M._forget(id)
-	routes[id] = nil
-end
-
--- Wraps a script's handler table: each event in its own task.
-local function script_router(h)
-	local accept, data, close = h.accept, h.data, h.close
-	return {
-		accept = function(id, lid, peer)
-			if accept then
-				spawn(accept, id, lid, peer)
-			end
-		end,
-		data = function(id, ptr, size)
-			if data then
-				spawn(data, id, ptr, size)
-			else
-				c.free(ptr)
-			end
-		end,
-		close = function(id, err)
-			if close then
-				spawn(close, id, err == 0 and "end of file" or strerror(err))
-			end
-		end,
-	}
 end
 
 local function check_handlers(fname, h)
@@ -128,12 +81,19 @@ end
 
 function M.tcplisten(addr, handlers, backlog)
 	check_handlers("net.tcplisten", handlers)
-	return M._listen(addr, backlog or 256, nc.RAW, script_router(handlers))
+	local id, err = nc.tcplisten(addr, backlog or 256, nc.RAW)
+	if not id then
+		return nil, err
+	end
+	socks[id] = {h = handlers}
+	return id
 end
 
 function M.tcpconnect(addr, handlers, bind, timeout)
 	check_handlers("net.tcpconnect", handlers)
-	return M._connect("net.tcpconnect", addr, bind, timeout, nc.RAW, script_router(handlers))
+	return M._connect("net.tcpconnect", socks, {h = handlers}, function()
+		return nc.tcpconnect(addr, bind, timeout or 0, nc.RAW)
+	end)
 end
 
 function M.tcpsend(fd, data, size)
@@ -141,10 +101,10 @@ function M.tcpsend(fd, data, size)
 end
 
 function M.close(fd)
-	if not routes[fd] then
+	if not socks[fd] then
 		return false, "socket closed"
 	end
-	routes[fd] = nil
+	socks[fd] = nil
 	return nc.close(fd)
 end
 

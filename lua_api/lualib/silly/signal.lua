@@ -7,7 +7,7 @@ local logger = require "silly.logger"
 local handlers = {}
 local watched = {}
 
-silly._handlers[silly._EV.signal] = function(signo)
+c.onsignal(function(signo)
 	local name = c.signame(signo) or tostring(signo)
 	local h = handlers[name]
 	if h then
@@ -16,7 +16,7 @@ silly._handlers[silly._EV.signal] = function(signo)
 		logger.info("[signal] signum:", name, "received")
 		silly.exit(0)
 	end
-end
+end)
 
 local function watch(name)
 	if watched[name] then

@@ -12,9 +12,8 @@ local spawn = silly._spawn
 
 local M = {}
 
-local sleepers = {} -- timer id -> task
-local callbacks = {} -- timer id -> function
-local userdata = {} -- timer id -> ud given to after()
+-- timer id -> the sleeping task, or {fn, ud} for after()
+local pending = {}
 
 local function check_ms(fname, ms)
 	if mtype(ms) ~= "integer" then
@@ -26,21 +25,18 @@ local function check_ms(fname, ms)
 	return ms
 end
 
-silly._handlers[silly._EV.timer] = function(id)
-	local co = sleepers[id]
-	if co then
-		sleepers[id] = nil
-		wake(co)
+c.ontimer(function(id)
+	local t = pending[id]
+	if not t then
 		return
 	end
-	local fn = callbacks[id]
-	if fn then
-		callbacks[id] = nil
-		local ud = userdata[id]
-		userdata[id] = nil
-		spawn(fn, ud or id)
+	pending[id] = nil
+	if type(t) == "thread" then
+		wake(t)
+	else
+		spawn(t[1], t[2] or id)
 	end
-end
+end)
 
 M.now = c.now
 M.monotonic = c.monotonic
@@ -52,7 +48,7 @@ function M.sleep(ms)
 	ms = check_ms("time.sleep", ms)
 	silly._checkblock("time.sleep")
 	local id = timeout(ms)
-	sleepers[id] = silly.running()
+	pending[id] = silly.running()
 	suspend("time.sleep", "SLEEP")
 end
 
@@ -62,15 +58,14 @@ function M.after(ms, fn, ud)
 		error("time.after: function expected, got " .. type(fn), 2)
 	end
 	local id = timeout(ms)
-	callbacks[id] = fn
-	userdata[id] = ud
+	pending[id] = {fn, ud}
 	return id
 end
 
 function M.cancel(id)
-	if callbacks[id] then
-		callbacks[id] = nil
-		userdata[id] = nil
+	local t = pending[id]
+	if t and type(t) ~= "thread" then
+		pending[id] = nil
 		c.timercancel(id)
 	end
 end

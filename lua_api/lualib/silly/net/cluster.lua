@@ -1,17 +1,16 @@
 -- silly.net.cluster: RPC between nodes over TCP.
 --
--- Framing and sessions live in C++ (silly.cluster.c); this module keeps the
--- instances, their links and the tasks waiting on calls. Payloads are
--- unmarshalled where they arrive, during the C++ callback, because the
--- buffer handed to unmarshal points into the socket's receive ring.
+-- Links, framing and sessions live in C++ (cluster::Link, reached through
+-- silly.cluster.c); this module keeps one record per link and listener and
+-- the tasks waiting on calls. Payloads are unmarshalled where they arrive,
+-- inside on_batch, because the buffer handed to unmarshal points into the
+-- link's receive ring.
 local silly = require "silly"
 local net = require "silly.net"
-local nc = require "silly.net.c"
 local cc = require "silly.cluster.c"
 local logger = require "silly.logger"
 
 local pcall = pcall
-local xpcall = xpcall
 local type = type
 local error = error
 local mtype = math.type
@@ -20,11 +19,9 @@ local spawn = silly._spawn
 local spawn_traced = silly._spawn_traced
 local current = silly._current
 local park = silly._park
-local ctracenew = require "silly.c".tracenew
+local resume = silly._resume
 local wake = silly._wake
-local next = next
-local suspend = silly._suspend
-local running = silly.running
+local ctracenew = require "silly.c".tracenew
 local tracenew = silly.tracenew
 local crequest = cc.request
 local cresponse = cc.response
@@ -32,10 +29,11 @@ local xpcall = xpcall
 
 local M = {}
 
+-- fd -> {inst = instance, addr = "ip:port", listener = true|nil,
+-- waiter = task connecting}, for every open link and listener. A record
+-- holds its instance, so an instance with open sockets is never collected.
+local links = {}
 local waiting = {} -- session -> task
-local owner = {} -- fd -> instance, for every open link and listener
-local live = {} -- instances with open sockets: never collected
-local listening = {} -- fd -> true for listeners
 -- cmd number -> the name this process's calls used for it. A response is
 -- marshalled with the name when there is one, so that a marshal written
 -- as "if cmd == 'add' then cmd = 'sum' end" works on the serving side
@@ -82,83 +80,77 @@ local function release(session, why)
 	end
 end
 
-local function on_timeout(session)
-	release(session, TIMEOUT)
+local function add_link(fd, rec)
+	links[fd] = rec
+	rec.inst.__fdaddr[fd] = rec.addr
 end
 
--- Forgets fd, fails its calls at once, and tells the instance's close
--- callback with a numeric errno (0 for an orderly end).
-local function drop_link(inst, fd, errno)
-	owner[fd] = nil
-	inst.__fdaddr[fd] = nil
-	if next(inst.__fdaddr) == nil then
-		live[inst] = nil
-	end
-	net._forget(fd)
-	for _, s in ipairs(cc.faillink(fd)) do
-		release(s, CLOSED)
-	end
-	nc.close(fd)
-	if listening[fd] then
-		listening[fd] = nil
+-- The one removal of a link or listener: its record goes, its failed
+-- calls return "closed", and the instance's close callback hears of a
+-- link with a numeric errno (0 for an orderly or local end).
+local function drop_link(fd, errno, failed)
+	local rec = links[fd]
+	if not rec then
 		return
 	end
-	spawn(inst.__event.close, fd, errno)
+	links[fd] = nil
+	rec.inst.__fdaddr[fd] = nil
+	for i = 1, #failed do
+		release(failed[i], CLOSED)
+	end
+	if not rec.listener then
+		spawn(rec.inst.__event.close, fd, errno)
+	end
 end
 
-local EPROTO = 71
-local cnext = cc.next
-local resume = silly._resume
-
--- Every frame of one read.
-local function on_link(fd)
-	while true do
-		local kind, session, a, b, c, d = cnext(fd)
-		if kind == 1 then -- request: a=cmd b=traceid c=ptr d=size
-			local inst = owner[fd]
-			if inst then
-				spawn_traced(b, handle_request, inst, fd, session, a, c, d)
+-- Every frame of one read batch (see silly.cluster.c for the layout).
+local function on_batch(fd, n, b)
+	for i = 1, n * 6, 6 do
+		if b[i] == 1 then -- request: session, cmd, traceid, ptr, size
+			local rec = links[fd]
+			if rec then -- a handler earlier in the batch may have closed it
+				spawn_traced(b[i + 3], handle_request, rec.inst, fd, b[i + 1], b[i + 2], b[i + 4], b[i + 5])
 			end
-		elseif kind == 2 then -- response: a=ptr b=size c=remote error
+		else -- response: session, remote error | false, 0, ptr, size
+			local session = b[i + 1]
 			local co = waiting[session]
 			if co then
 				waiting[session] = nil
-				resume(co, a, b, c)
+				resume(co, b[i + 4], b[i + 5], b[i + 2])
 			end
-		elseif kind == 3 then
-			local inst = owner[fd]
-			if inst then
-				drop_link(inst, fd, EPROTO)
-			end
-			return
-		else
-			return
 		end
 	end
 end
 
-cc.dispatch(on_link, on_timeout, silly._drain)
+local function on_timeout(session)
+	release(session, TIMEOUT)
+end
+
+-- The link ended by itself; status is 0 or a negative errno.
+local function on_close(fd, status, failed)
+	drop_link(fd, -status, failed)
+end
+
+local function on_accept(lfd, fd, peer)
+	local l = links[lfd]
+	if not l then
+		cc.close(fd)
+		return
+	end
+	add_link(fd, {inst = l.inst, addr = peer})
+	local accept = l.inst.__event.accept
+	if accept then
+		spawn(accept, fd, peer)
+	end
+end
+
+local function on_connect(fd, status)
+	net._connected(links[fd], status)
+end
+
+cc.dispatch(on_batch, on_timeout, on_close, on_accept, on_connect)
 
 --------------------------------------------------------------------------
-
-local function router(inst)
-	return {
-		accept = function(fd, _, peer)
-			owner[fd] = inst
-			inst.__fdaddr[fd] = peer
-			local accept = inst.__event.accept
-			if accept then
-				spawn(accept, fd, peer)
-			end
-		end,
-		data = function() end, -- frames go straight to the C++ callbacks
-		close = function(fd, errno)
-			if owner[fd] == inst then
-				drop_link(inst, fd, errno)
-			end
-		end,
-	}
-end
 
 local function check_fd(fname, fd)
 	if mtype(fd) ~= "integer" then
@@ -226,21 +218,19 @@ local function new(conf)
 		error("cluster.new: conf.timeout must be a positive integer (ms)", 2)
 	end
 
+	-- __fdaddr (fd -> address of each open link and listener) is the
+	-- documented view scripts may read; links holds the records.
 	local inst = {__event = conf, __fdaddr = {}}
-	local route = router(inst)
 
 	function inst.listen(addr, backlog)
 		if type(addr) ~= "string" then
 			error("cluster.listen: address string expected, got " .. type(addr), 2)
 		end
-		local fd, err = net._listen(addr, backlog or 128, nc.CLUSTER, route)
+		local fd, err = cc.listen(addr, backlog or 128)
 		if not fd then
 			return nil, err
 		end
-		owner[fd] = inst
-		listening[fd] = true
-		inst.__fdaddr[fd] = addr
-		live[inst] = true
+		add_link(fd, {inst = inst, addr = addr, listener = true})
 		return fd
 	end
 
@@ -253,13 +243,14 @@ local function new(conf)
 		if not target then
 			return nil, rerr
 		end
-		local fd, err = net._connect("cluster.connect", target, nil, timeout, nc.CLUSTER, route)
+		local rec = {inst = inst, addr = addr}
+		local fd, err = net._connect("cluster.connect", links, rec, function()
+			return cc.connect(target, timeout)
+		end)
 		if not fd then
 			return nil, err
 		end
-		owner[fd] = inst
-		inst.__fdaddr[fd] = addr
-		live[inst] = true
+		add_link(fd, rec)
 		return fd
 	end
 
@@ -269,7 +260,8 @@ local function new(conf)
 		if mtype(fd) ~= "integer" then
 			error("cluster.call: fd (integer) expected, got " .. type(fd), 2)
 		end
-		if owner[fd] ~= inst then
+		local rec = links[fd]
+		if not rec or rec.inst ~= inst or rec.listener then
 			return nil, "closed"
 		end
 		local co, trace = current()
@@ -311,7 +303,8 @@ local function new(conf)
 
 	function inst.send(fd, cmd, obj)
 		check_fd("cluster.send", fd)
-		if owner[fd] ~= inst then
+		local rec = links[fd]
+		if not rec or rec.inst ~= inst or rec.listener then
 			return nil, "closed"
 		end
 		local cmdn, data, size = encode("cluster.send", inst, cmd, obj)
@@ -323,8 +316,8 @@ local function new(conf)
 
 	function inst.close(fd)
 		if type(fd) == "string" then -- a listen address
-			for id, addr in pairs(inst.__fdaddr) do
-				if addr == fd and listening[id] and owner[id] == inst then
+			for id, rec in pairs(links) do
+				if rec.inst == inst and rec.listener and rec.addr == fd then
 					fd = id
 					break
 				end
@@ -334,25 +327,16 @@ local function new(conf)
 			end
 		end
 		check_fd("cluster.close", fd)
-		if owner[fd] ~= inst then
+		local rec = links[fd]
+		if not rec or rec.inst ~= inst or rec.waiter then
 			return false, "closed"
 		end
-		drop_link(inst, fd, 0)
+		local failed = cc.close(fd)
+		drop_link(fd, 0, rec.listener and {} or failed)
 		return true, "connected"
 	end
 
-	-- Collected only once it has no sockets (see `live`); whatever is
-	-- left then is closed.
-	return setmetatable(inst, {__gc = function(self)
-		for fd in pairs(self.__fdaddr) do
-			if owner[fd] == self then
-				owner[fd] = nil
-				listening[fd] = nil
-				net._forget(fd)
-				nc.close(fd)
-			end
-		end
-	end})
+	return inst
 end
 
 M.new = new

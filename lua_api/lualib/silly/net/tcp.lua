@@ -18,32 +18,50 @@ local error = error
 
 local M = {}
 
--- id -> {reader = task|nil, eof = err string|nil}
-local streams = {}
-local listeners = {}
+-- id -> {listener = handler} for a listener; {reader = task|nil,
+-- eof = err string|nil, waiter = task connecting} for a stream.
+local socks = {}
 
-local stream_router = {
-	accept = nil, -- set per listener
-	data = function(id)
-		local s = streams[id]
-		if s and s.reader then
-			local co = s.reader
-			s.reader = nil
-			wake(co)
-		end
-	end,
-	close = function(id, err)
-		local s = streams[id]
+local EV_ACCEPT, EV_CONNECT, EV_DATA, EV_CLOSE = nc.EV_ACCEPT, nc.EV_CONNECT, nc.EV_DATA, nc.EV_CLOSE
+
+local function wake_reader(s)
+	local co = s.reader
+	if co then
+		s.reader = nil
+		wake(co)
+	end
+end
+
+nc.onevent(nc.STREAM, function(ev, id, a, b)
+	local s = socks[id]
+	if ev == EV_DATA then
 		if s then
-			s.eof = err == 0 and "end of file" or strerror(err)
-			local co = s.reader
-			if co then
-				s.reader = nil
-				wake(co)
-			end
+			wake_reader(s)
 		end
-	end,
-}
+	elseif ev == EV_ACCEPT then -- a = listener, b = peer
+		local l = socks[a]
+		if not l then
+			nc.close(id)
+			return
+		end
+		socks[id] = {}
+		local fn = l.listener
+		spawn(function()
+			local ok, err = silly.pcall(fn, id, b)
+			if not ok then
+				logger.error("[tcp] handler error:", err)
+				M.close(id)
+			end
+		end)
+	elseif ev == EV_CLOSE then -- a = status
+		if s then
+			s.eof = strerror(a)
+			wake_reader(s)
+		end
+	elseif ev == EV_CONNECT then -- a = status
+		net._connected(s, a)
+	end
+end)
 
 local function check_addr(fname, addr)
 	if type(addr) ~= "string" then
@@ -59,37 +77,21 @@ function M.listen(addr, fn, backlog)
 	if type(fn) ~= "function" then
 		error("tcp.listen: function expected, got " .. type(fn), 2)
 	end
-	local router = {
-		data = stream_router.data,
-		close = stream_router.close,
-		accept = function(id, _, peer)
-			streams[id] = {}
-			spawn(function()
-				local ok, err = silly.pcall(fn, id, peer)
-				if not ok then
-					logger.error("[tcp] handler error:", err)
-					M.close(id)
-				end
-			end)
-		end,
-	}
-	local id, err = net._listen(addr, backlog or 256, nc.STREAM, router)
+	local id, err = nc.tcplisten(addr, backlog or 256, nc.STREAM)
 	if not id then
 		logger.error("[tcp] listen", addr, "failed:", err)
 		return nil, err
 	end
-	listeners[id] = true
+	socks[id] = {listener = fn}
 	return id
 end
 
 -- connect(addr [, bind [, timeout_ms]])
 function M.connect(addr, bind, timeout)
 	check_addr("tcp.connect", addr)
-	local id, err = net._connect("tcp.connect", addr, bind, timeout, nc.STREAM, stream_router)
-	if id then
-		streams[id] = {}
-	end
-	return id, err
+	return net._connect("tcp.connect", socks, {}, function()
+		return nc.tcpconnect(addr, bind, timeout or 0, nc.STREAM)
+	end)
 end
 
 local function wait_data(fname, fd, s)
@@ -110,8 +112,8 @@ local function read_with(fname, take, fd, arg)
 		if d then
 			return d
 		end
-		local s = streams[fd]
-		if not s then
+		local s = socks[fd]
+		if not s or s.listener then
 			return nil, "socket closed"
 		end
 		if s.eof then
@@ -142,7 +144,7 @@ end
 function M.readall(fd, max)
 	local d = nc.readall(fd, max)
 	if d == "" then
-		local s = streams[fd]
+		local s = socks[fd]
 		if s and s.eof then
 			return nil, s.eof
 		end
@@ -159,17 +161,11 @@ function M.write(fd, data, size)
 end
 
 function M.close(fd)
-	local s = streams[fd]
+	local s = socks[fd]
 	if not s then
-		if listeners[fd] then
-			listeners[fd] = nil
-			net._forget(fd)
-			return nc.close(fd)
-		end
 		return false, "socket closed"
 	end
-	streams[fd] = nil
-	net._forget(fd)
+	socks[fd] = nil
 	local co = s.reader
 	if co then
 		s.reader = nil

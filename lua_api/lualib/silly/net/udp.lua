@@ -1,6 +1,5 @@
 -- silly.net.udp: datagram sockets; recvfrom suspends until one arrives.
 local silly = require "silly"
-local net = require "silly.net"
 local nc = require "silly.net.c"
 
 local M = {}
@@ -8,37 +7,38 @@ local M = {}
 -- id -> {queue of {data, addr}, reader task}
 local socks = {}
 
-local router = {
-	data = function(id, data, addr)
-		local s = socks[id]
-		if not s then
+nc.onevent(nc.DGRAM, function(ev, id, data, addr)
+	local s = socks[id]
+	if not s then
+		return
+	end
+	local item
+	if ev == nc.EV_DATA then
+		item = {data, addr}
+	elseif ev == nc.EV_CLOSE then
+		-- An ICMP error for an earlier send (a refused or unreachable
+		-- peer); only a waiting reader hears of it.
+		if not s.reader then
 			return
 		end
-		if s.reader then
-			local co = s.reader
-			s.reader = nil
-			silly._wake(co, {data, addr})
-		else
-			s.q[#s.q + 1] = {data, addr}
-		end
-	end,
-	-- An ICMP error for an earlier send (a refused or unreachable peer).
-	close = function(id, err)
-		local s = socks[id]
-		if s and s.reader then
-			local co = s.reader
-			s.reader = nil
-			silly._wake(co, {nil, nc.strerror(err)})
-		end
-	end,
-}
+		item = {nil, nc.strerror(data)}
+	else
+		return
+	end
+	if s.reader then
+		local co = s.reader
+		s.reader = nil
+		silly._wake(co, item)
+	else
+		s.q[#s.q + 1] = item
+	end
+end)
 
 local function track(id, err)
 	if not id then
 		return nil, err
 	end
 	socks[id] = {q = {}}
-	net._routes[id] = router
 	return id
 end
 
@@ -88,7 +88,6 @@ function M.close(fd)
 		return false, "socket closed"
 	end
 	socks[fd] = nil
-	net._forget(fd)
 	if s.reader then
 		silly._wake(s.reader, "active closed")
 	end

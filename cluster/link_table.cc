@@ -1,0 +1,82 @@
+#include "cluster/link_table.h"
+
+namespace silly {
+namespace cluster {
+
+LinkTable::LinkTable(EventLoop &loop, SocketManager &sockets, LinkSink &sink)
+    : loop_(loop), sockets_(sockets), sink_(sink), sessions_(*this) {}
+
+LinkTable::~LinkTable() {
+  for (auto &kv : links_) {
+    sessions_.fail_link(kv.first);  // cancels their deadline timers
+    sockets_.close(kv.first);
+  }
+  for (SocketId id : others_) sockets_.close(id);
+}
+
+SocketId LinkTable::listen(const SockAddr &addr, int backlog) {
+  SocketId id = sockets_.listen(addr, backlog, this);
+  if (id > 0) others_.insert(id);
+  return id;
+}
+
+SocketId LinkTable::connect(const SockAddr &addr, int timeout_ms) {
+  SocketId id = sockets_.connect(addr, nullptr, timeout_ms, this);
+  if (id > 0) others_.insert(id);
+  return id;
+}
+
+int LinkTable::close_socket(SocketId id) {
+  if (others_.erase(id) == 0) return kErrUnknownSocket;
+  return sockets_.close(id);
+}
+
+Link *LinkTable::find(SocketId id) const {
+  auto it = links_.find(id);
+  return it == links_.end() ? nullptr : it->second.get();
+}
+
+Link *LinkTable::adopt(SocketId id) {
+  auto link = std::make_unique<Link>(*this, id);
+  Link *l = link.get();
+  links_.emplace(id, std::move(link));
+  sockets_.set_owner(id, l);
+  return l;
+}
+
+void LinkTable::remove(SocketId id) {
+  links_.erase(id);
+}
+
+void LinkTable::on_accept(SocketId listener, SocketId conn, const std::string &peer) {
+  sink_.on_accept(listener, *adopt(conn), peer);
+}
+
+void LinkTable::on_connect(SocketId id, int status) {
+  others_.erase(id);
+  if (status == 0) adopt(id);
+  sink_.on_connect(id, status);
+}
+
+// Listeners do not end by themselves; a connect in progress reports
+// through on_connect.
+void LinkTable::on_close(SocketId, int) {}
+
+uint64_t LinkTable::schedule(int timeout_ms, uint32_t session) {
+  return loop_.add_timer(timeout_ms, this, session);
+}
+
+void LinkTable::cancel(uint64_t handle) {
+  loop_.cancel_timer(handle);
+}
+
+void LinkTable::on_timer(TimerId, uint64_t arg) {
+  auto session = static_cast<uint32_t>(arg);
+  int64_t link_id = 0;
+  if (!sessions_.expire(session, &link_id)) return;
+  Link *link = find(link_id);
+  if (link != nullptr) sink_.on_timeout(*link, session);
+}
+
+}  // namespace cluster
+}  // namespace silly

@@ -1,0 +1,45 @@
+// What the socket_*.cc files share: the per-socket record and the system
+// call wrappers. Not part of the socket API.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/ring_buffer.h"
+#include "core/socket.h"
+
+namespace silly {
+
+enum SocketKind { kListen, kConnecting, kStream, kUdp };
+enum SocketState { kOpen, kPeerClosed, kBroken, kClosing };
+
+// Bytes one socket may read in one turn before others get theirs.
+constexpr size_t kReadQuantum = 1u << 20;
+constexpr size_t kReadChunk = 16u << 10;
+// An idle send ring larger than this is given back.
+constexpr size_t kIdleRingKeep = 64u << 10;
+constexpr int kMaxDatagram = 65536;
+
+struct SocketManager::Socket {
+  SocketId id = 0;
+  int fd = -1;
+  SocketKind kind = kStream;
+  SocketState state = kOpen;
+  SocketOwner *owner = nullptr;
+  bool dirty = false;        // in dirty_, waiting for the before-wait flush
+  bool want_write = false;   // the kernel said EAGAIN; wait for writable
+  bool read_paused = false;  // the read limit was reached
+  bool reread = false;       // in reread_
+  size_t read_limit = SIZE_MAX;
+  size_t send_limit = 0;
+  TimerId timer = 0;  // connect timeout or close linger
+  RingBuffer in;
+  RingBuffer out;
+};
+
+// Non-blocking, close-on-exec; -1 with errno set.
+int open_socket(int family, int type);
+// TCP_NODELAY and SO_KEEPALIVE on a new stream socket.
+void tune_stream(int fd);
+
+}  // namespace silly

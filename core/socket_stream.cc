@@ -1,0 +1,84 @@
+// A connected stream's reads and writes: drain the kernel into the receive
+// ring, hand it to the owner, and write the send ring out with writev.
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/socket.h"
+#include "core/socket_internal.h"
+
+namespace silly {
+
+void SocketManager::do_read(SocketId id, bool until_end) {
+  Socket *s = find(id);
+  if (s == nullptr) return;
+  size_t got = 0;
+  int end = 1;  // 1: still open; 0: orderly end; <0: -errno
+  for (;;) {
+    if (s->in.size() >= s->read_limit) {
+      s->read_paused = true;
+      break;
+    }
+    if (got >= kReadQuantum) {
+      queue_reread(s);
+      break;
+    }
+    struct iovec iov[2];
+    int cnt = s->in.writable_spans(kReadChunk, iov);
+    size_t want = iov[0].iov_len + (cnt > 1 ? iov[1].iov_len : 0);
+    ssize_t n = ::readv(s->fd, iov, cnt);
+    read_calls_++;
+    if (n > 0) {
+      s->in.commit(static_cast<size_t>(n));
+      got += static_cast<size_t>(n);
+      // A short read of a stream socket means its queue is empty now; a
+      // later arrival raises a new edge. Not so for a shutdown that came
+      // with this edge: it must be read now or never.
+      if (static_cast<size_t>(n) < want && !until_end) break;
+      continue;
+    }
+    if (n == 0) {
+      end = 0;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) end = -errno;
+    break;
+  }
+  if (got > 0 && s->owner != nullptr) {
+    s->owner->on_data(id, s->in);
+    s = find(id);
+    if (s == nullptr || s->state != kOpen) return;
+  }
+  if (end == 0) {
+    s->state = kPeerClosed;  // half-open: the owner may still write
+    if (s->owner != nullptr) s->owner->on_close(id, 0);
+  } else if (end < 0) {
+    fail(s, end);
+  }
+}
+
+void SocketManager::do_write(Socket *s) {
+  while (!s->out.empty()) {
+    struct iovec iov[2];
+    int cnt = s->out.readable_spans(iov);
+    ssize_t n = ::writev(s->fd, iov, cnt);
+    write_calls_++;
+    if (n > 0) {
+      s->out.consume(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      s->want_write = true;
+      return;
+    }
+    fail(s, n < 0 ? -errno : -EPIPE);
+    return;
+  }
+  s->out.shrink_if_idle(kIdleRingKeep);
+  if (s->state == kClosing) destroy(s->id);
+}
+
+}  // namespace silly

@@ -1,0 +1,141 @@
+// TCP's setup: listening, accepting, and connecting with a timeout.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/log.h"
+#include "core/socket.h"
+#include "core/socket_internal.h"
+
+namespace silly {
+
+namespace {
+
+int accept_socket(int lfd, struct sockaddr_storage *ss, socklen_t *len) {
+#ifdef SOCK_NONBLOCK
+  return ::accept4(lfd, reinterpret_cast<struct sockaddr *>(ss), len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+  int fd = ::accept(lfd, reinterpret_cast<struct sockaddr *>(ss), len);
+  if (fd >= 0) {
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  return fd;
+#endif
+}
+
+// Closes fd and returns -errno as it was before the close.
+int close_with_error(int fd) {
+  int err = errno;
+  ::close(fd);
+  return -err;
+}
+
+}  // namespace
+
+SocketId SocketManager::listen(const SockAddr &addr, int backlog, SocketOwner *owner) {
+  if (static_cast<int>(sockets_.size()) >= options_.max_sockets) return kErrNoFreeSocket;
+  int fd = open_socket(addr.family(), SOCK_STREAM);
+  if (fd < 0) return -errno;
+  int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  if (addr.family() == AF_INET6) {
+    int off = 0;  // "::" serves IPv4 too
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  }
+  if (::bind(fd, addr.get(), addr.len) != 0 || ::listen(fd, backlog) != 0) return close_with_error(fd);
+  return track(fd, kListen, owner);
+}
+
+SocketId SocketManager::connect(const SockAddr &addr, const SockAddr *bind, int timeout_ms, SocketOwner *owner) {
+  if (static_cast<int>(sockets_.size()) >= options_.max_sockets) return kErrNoFreeSocket;
+  int fd = open_socket(addr.family(), SOCK_STREAM);
+  if (fd < 0) return -errno;
+  tune_stream(fd);
+  if (bind != nullptr) {
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (::bind(fd, bind->get(), bind->len) != 0) return close_with_error(fd);
+  }
+  if (::connect(fd, addr.get(), addr.len) != 0 && errno != EINPROGRESS) return close_with_error(fd);
+  // Even an immediate success is reported through on_connect: the first
+  // writable edge after registration delivers it.
+  SocketId id = track(fd, kConnecting, owner);
+  if (id > 0 && timeout_ms > 0) find(id)->timer = loop_.add_timer(timeout_ms, this, static_cast<uint64_t>(id));
+  return id;
+}
+
+void SocketManager::finish_connect(Socket *s) {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err == 0) {
+    // A stale event for a descriptor number reused within one batch is not
+    // a connect: only a socket that has a peer is connected.
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof(peer);
+    if (getpeername(s->fd, reinterpret_cast<struct sockaddr *>(&peer), &plen) != 0 && errno == ENOTCONN) return;
+  }
+  SocketId id = s->id;
+  SocketOwner *owner = s->owner;
+  if (err != 0) {
+    destroy(id);
+    if (owner != nullptr) owner->on_connect(id, -err);
+    return;
+  }
+  if (s->timer != 0) {
+    loop_.cancel_timer(s->timer);
+    s->timer = 0;
+  }
+  s->kind = kStream;
+  if (!s->out.empty()) mark_dirty(s);
+  if (owner != nullptr) owner->on_connect(id, 0);
+  // Bytes may have come with the connect edge; edges do not repeat.
+  s = find(id);
+  if (s != nullptr && s->state == kOpen) do_read(id);
+}
+
+void SocketManager::do_accept(Socket *listener) {
+  SocketId lid = listener->id;
+  int lfd = listener->fd;
+  for (;;) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int fd = accept_socket(lfd, &ss, &len);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if ((errno == EMFILE || errno == ENFILE) && spare_fd_ >= 0) {
+        // Out of descriptors: shed this connection rather than spin on an
+        // edge that keeps the backlog full.
+        ::close(spare_fd_);
+        int shed = ::accept(lfd, nullptr, nullptr);
+        if (shed >= 0) ::close(shed);
+        spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        log_line(LogLevel::kError, "[socket] accept: out of file descriptors, connection dropped");
+        continue;
+      }
+      return;  // EAGAIN: drained
+    }
+    if (static_cast<int>(sockets_.size()) >= options_.max_sockets) {
+      ::close(fd);
+      log_line(LogLevel::kError, "[socket] accept: socket table full, connection dropped");
+      continue;
+    }
+    tune_stream(fd);
+    SocketOwner *owner = listener->owner;
+    SocketId id = track(fd, kStream, owner);
+    if (id < 0) continue;
+    std::string peer = format_address(reinterpret_cast<struct sockaddr *>(&ss));
+    if (owner != nullptr) owner->on_accept(lid, id, peer);
+    listener = find(lid);
+    if (listener == nullptr) return;  // the owner closed the listener
+    // Data may already be waiting, and its edge fired before we registered.
+    Socket *c = find(id);
+    if (c != nullptr && c->state == kOpen) do_read(id);
+  }
+}
+
+}  // namespace silly

@@ -1,0 +1,67 @@
+// Datagram sockets: bound or connected, each datagram handed to the owner
+// as it is read.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "core/socket.h"
+#include "core/socket_internal.h"
+
+namespace silly {
+
+SocketId SocketManager::udp_bind(const SockAddr &addr, SocketOwner *owner) {
+  int fd = open_socket(addr.family(), SOCK_DGRAM);
+  if (fd < 0) return -errno;
+  if (::bind(fd, addr.get(), addr.len) != 0) {
+    int err = errno;
+    ::close(fd);
+    return -err;
+  }
+  return track(fd, kUdp, owner);
+}
+
+SocketId SocketManager::udp_connect(const SockAddr &addr, SocketOwner *owner) {
+  int fd = open_socket(addr.family(), SOCK_DGRAM);
+  if (fd < 0) return -errno;
+  if (::connect(fd, addr.get(), addr.len) != 0) {
+    int err = errno;
+    ::close(fd);
+    return -err;
+  }
+  return track(fd, kUdp, owner);
+}
+
+int SocketManager::sendto(SocketId id, const void *data, size_t n, const SockAddr *to) {
+  Socket *s = find(id);
+  if (s == nullptr) return kErrUnknownSocket;
+  if (s->kind != kUdp) return -EOPNOTSUPP;
+  ssize_t r = to != nullptr ? ::sendto(s->fd, data, n, 0, to->get(), to->len) : ::send(s->fd, data, n, 0);
+  // A datagram that finds the kernel's queue full is lost, as UDP allows.
+  return r < 0 ? -errno : 0;
+}
+
+void SocketManager::do_recvfrom(Socket *s) {
+  SocketId id = s->id;
+  auto buf = std::make_unique<uint8_t[]>(kMaxDatagram);
+  for (;;) {
+    SockAddr from;
+    from.len = sizeof(from.storage);
+    ssize_t n =
+        ::recvfrom(s->fd, buf.get(), kMaxDatagram, 0, reinterpret_cast<struct sockaddr *>(&from.storage), &from.len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      // ECONNREFUSED on a connected UDP socket: an ICMP error for an earlier
+      // send. It is reported as a close event, and the socket stays usable.
+      if (s->owner != nullptr) s->owner->on_close(id, -errno);
+      return;
+    }
+    if (s->owner != nullptr) s->owner->on_datagram(id, buf.get(), static_cast<size_t>(n), from);
+    s = find(id);
+    if (s == nullptr) return;
+  }
+}
+
+}  // namespace silly
