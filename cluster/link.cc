@@ -124,7 +124,8 @@ void Link::read_batch(RingBuffer &in) {
       if (f.response) {
         // Late responses (timed out, or to a one-way send) end here.
         if (!sessions.finish(f.session)) continue;
-        if (f.size >= kRemoteErrorMarkerSize && std::memcmp(f.payload, kRemoteErrorMarker, kRemoteErrorMarkerSize) == 0) {
+        if (f.size >= kRemoteErrorMarkerSize &&
+            std::memcmp(f.payload, kRemoteErrorMarker, kRemoteErrorMarkerSize) == 0) {
           f.remote_error = true;
           f.payload += kRemoteErrorMarkerSize;
           f.size -= kRemoteErrorMarkerSize;

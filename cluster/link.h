@@ -58,7 +58,7 @@ class Link : public SocketOwner {
   SocketId id() const { return id_; }
   bool closed() const { return closed_; }
 
-  // A call that gives up after timeout_ms: its session (> 0 as an int64),
+  // A call that gives up after timeout_ms: its session number (0 or more),
   // or a negative error code; nothing stays pending on error.
   int64_t call(uint32_t cmd, uint64_t traceid, const void *payload, size_t size, int timeout_ms);
   // A one-way request; 0 or a negative error code.

@@ -148,26 +148,6 @@ int l_dispatch(lua_State *L) {
   return 0;
 }
 
-// False with nil, "invalid address:..." pushed.
-bool check_address(lua_State *L, int idx, bool empty_host_is_any, SockAddr *out) {
-  size_t len;
-  const char *text = luaL_checklstring(L, idx, &len);
-  if (parse_address(std::string_view(text, len), empty_host_is_any, out)) return true;
-  lua_pushnil(L);
-  lua_pushfstring(L, "invalid address:%s", text);
-  return false;
-}
-
-int push_id(lua_State *L, SocketId id) {
-  if (id < 0) {
-    lua_pushnil(L);
-    lua_pushstring(L, socket_strerror(static_cast<int>(id)));
-    return 2;
-  }
-  lua_pushinteger(L, id);
-  return 1;
-}
-
 // listen(addr, backlog) -> fd | nil, err
 int l_listen(lua_State *L) {
   SockAddr addr;
@@ -211,8 +191,9 @@ bool read_request(lua_State *L, const char *fname, RequestArgs *a) {
   a->link = check_link(L, 1);
   a->cmd = static_cast<uint32_t>(luaL_checkinteger(L, 2));
   a->trace = static_cast<uint64_t>(luaL_checkinteger(L, 3));
-  if (!read_payload(L, 4, &a->data, &a->size)) luaL_error(L, "%s: marshal returned no data", fname);
-  a->next = lua_type(L, 4) == LUA_TSTRING ? 5 : 6;
+  int taken = read_payload(L, 4, fname, &a->data, &a->size);
+  if (taken == 0) luaL_error(L, "%s: marshal returned no data", fname);
+  a->next = 4 + taken;
   if (a->size <= cluster::kMaxRequestPayload) return true;
   push_too_large(L, a->size, cluster::kMaxRequestPayload);
   return false;
@@ -244,7 +225,9 @@ int l_response(lua_State *L) {
   auto session = static_cast<uint32_t>(luaL_checkinteger(L, 2));
   const void *data;
   size_t size;
-  if (!read_payload(L, 3, &data, &size)) return luaL_error(L, "cluster: marshal returned no data for a response");
+  if (read_payload(L, 3, "cluster.response", &data, &size) == 0) {
+    return luaL_error(L, "cluster: marshal returned no data for a response");
+  }
   if (size > cluster::kMaxResponsePayload) return push_too_large(L, size, cluster::kMaxResponsePayload);
   if (link == nullptr) return push_failure(L, kErrUnknownSocket);
   return push_ok(L, link->respond(session, data, size));

@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "lua_api/host.h"
 #include "lua_api/modules.h"
+#include "lua_api/version.h"
 
 #ifndef SILLY_NO_JEMALLOC
 #include <jemalloc/jemalloc.h>
@@ -232,6 +233,8 @@ int open_silly_core(lua_State *L) {
   luaL_newlib(L, fns);
   lua_pushinteger(L, getpid());
   lua_setfield(L, -2, "pid");
+  lua_pushstring(L, kVersion);
+  lua_setfield(L, -2, "version");
   return 1;
 }
 

@@ -96,8 +96,7 @@ class ScriptOwner : public SocketOwner {
 
 // The three owners, kept by the host for its whole life.
 struct ScriptOwners : HostPart {
-  explicit ScriptOwners(LuaHost &host)
-      : owners{{host, kOwnStream}, {host, kOwnRaw}, {host, kOwnDatagram}} {}
+  explicit ScriptOwners(LuaHost &host) : owners{{host, kOwnStream}, {host, kOwnRaw}, {host, kOwnDatagram}} {}
   ScriptOwner owners[kOwnerKinds];
 };
 
@@ -120,28 +119,6 @@ SocketManager &sockets(lua_State *L) {
 
 SocketId check_id(lua_State *L, int idx) {
   return static_cast<SocketId>(luaL_checkinteger(L, idx));
-}
-
-int push_error(lua_State *L, int code) {
-  lua_pushnil(L);
-  lua_pushstring(L, socket_strerror(code));
-  return 2;
-}
-
-// The id, or nil and the error's text.
-int push_id(lua_State *L, SocketId id) {
-  if (id < 0) return push_error(L, static_cast<int>(id));
-  lua_pushinteger(L, id);
-  return 1;
-}
-
-bool check_address(lua_State *L, int idx, bool empty_host_is_any, SockAddr *out) {
-  size_t len;
-  const char *text = luaL_checklstring(L, idx, &len);
-  if (parse_address(std::string_view(text, len), empty_host_is_any, out)) return true;
-  lua_pushnil(L);
-  lua_pushfstring(L, "invalid address:%s", text);
-  return false;
 }
 
 // onevent(owner, f): f(event, id, ...) gets the events of owner's sockets.
@@ -368,8 +345,14 @@ void push_errnos(lua_State *L) {
     const char *name;
     int value;
   } kErrnos[] = {
-      {"EPROTO", EPROTO},         {"ETIMEDOUT", ETIMEDOUT}, {"ECONNRESET", ECONNRESET}, {"ECONNREFUSED", ECONNREFUSED},
-      {"EACCES", EACCES},         {"EMSGSIZE", EMSGSIZE},   {"EPIPE", EPIPE},           {"ENOBUFS", ENOBUFS},
+      {"EPROTO", EPROTO},
+      {"ETIMEDOUT", ETIMEDOUT},
+      {"ECONNRESET", ECONNRESET},
+      {"ECONNREFUSED", ECONNREFUSED},
+      {"EACCES", EACCES},
+      {"EMSGSIZE", EMSGSIZE},
+      {"EPIPE", EPIPE},
+      {"ENOBUFS", ENOBUFS},
       {"EHOSTUNREACH", EHOSTUNREACH},
   };
   lua_createtable(L, 0, static_cast<int>(sizeof(kErrnos) / sizeof(kErrnos[0])));
@@ -385,24 +368,20 @@ int open_silly_net(lua_State *L) {
   LuaHost *host = LuaHost::from(L);
   if (host->part(kPartName) == nullptr) host->attach(kPartName, std::make_unique<ScriptOwners>(*host));
   const luaL_Reg fns[] = {
-      {"onevent", l_onevent},     {"tcplisten", l_tcplisten},
-      {"tcpconnect", l_tcpconnect}, {"udpbind", l_udpbind},
-      {"udpconnect", l_udpconnect}, {"send", l_send},
-      {"sendto", l_sendto},       {"close", l_close},
-      {"read", l_read},           {"readline", l_readline},
-      {"readall", l_readall},     {"recvsize", l_recvsize},
-      {"sendsize", l_sendsize},   {"limit", l_limit},
-      {"resume", l_resume},       {"sendlimit", l_sendlimit},
-      {"isalive", l_isalive},     {"count", l_count},
-      {"strerror", l_strerror},   {"sockname", l_sockname},
-      {nullptr, nullptr},
+      {"onevent", l_onevent},     {"tcplisten", l_tcplisten},   {"tcpconnect", l_tcpconnect},
+      {"udpbind", l_udpbind},     {"udpconnect", l_udpconnect}, {"send", l_send},
+      {"sendto", l_sendto},       {"close", l_close},           {"read", l_read},
+      {"readline", l_readline},   {"readall", l_readall},       {"recvsize", l_recvsize},
+      {"sendsize", l_sendsize},   {"limit", l_limit},           {"resume", l_resume},
+      {"sendlimit", l_sendlimit}, {"isalive", l_isalive},       {"count", l_count},
+      {"strerror", l_strerror},   {"sockname", l_sockname},     {nullptr, nullptr},
   };
   luaL_newlib(L, fns);
   const struct {
     const char *name;
     int value;
   } kConstants[] = {
-      {"STREAM", kOwnStream}, {"RAW", kOwnRaw},           {"DGRAM", kOwnDatagram}, {"EV_ACCEPT", kEvAccept},
+      {"STREAM", kOwnStream},     {"RAW", kOwnRaw},     {"DGRAM", kOwnDatagram}, {"EV_ACCEPT", kEvAccept},
       {"EV_CONNECT", kEvConnect}, {"EV_DATA", kEvData}, {"EV_CLOSE", kEvClose},
   };
   for (const auto &c : kConstants) {

@@ -131,7 +131,8 @@ int l_request(lua_State *L) {
   auto trace = static_cast<uint64_t>(luaL_checkinteger(L, 2));
   const void *data;
   size_t size;
-  if (!read_payload(L, 3, &data, &size)) return luaL_error(L, "netpacket.request: string or lightuserdata expected");
+  if (read_payload(L, 3, "netpacket.request", &data, &size) == 0)
+    return luaL_error(L, "netpacket.request: string or lightuserdata expected");
   if (size > cluster::kMaxRequestPayload) return push_too_large(L, size, cluster::kMaxRequestPayload);
   uint32_t session = cluster_next_session(L);
   RingBuffer rb(cluster::kLengthSize + size + cluster::kRequestTrailer);
@@ -146,7 +147,8 @@ int l_response(lua_State *L) {
   auto session = static_cast<uint32_t>(luaL_checkinteger(L, 1));
   const void *data;
   size_t size;
-  if (!read_payload(L, 2, &data, &size)) return luaL_error(L, "netpacket.response: string or lightuserdata expected");
+  if (read_payload(L, 2, "netpacket.response", &data, &size) == 0)
+    return luaL_error(L, "netpacket.response: string or lightuserdata expected");
   if (size > cluster::kMaxResponsePayload) return push_too_large(L, size, cluster::kMaxResponsePayload);
   RingBuffer rb(cluster::kLengthSize + size + cluster::kResponseTrailer);
   cluster::append_response(rb, session, data, size);

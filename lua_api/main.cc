@@ -8,6 +8,7 @@
 #include <string>
 
 #include "lua_api/runtime.h"
+#include "lua_api/version.h"
 
 namespace {
 
@@ -58,7 +59,7 @@ int parse(int argc, char **argv, Cli *cli) {
       return 1;
     }
     if (!std::strcmp(a, "-v") || !std::strcmp(a, "--version")) {
-      std::puts("0.6");
+      std::puts(silly::kVersion);
       return 1;
     }
   }

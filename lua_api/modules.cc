@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/socket.h"
 #include "lua_api/lualib_embedded.h"
 
 namespace silly {
@@ -24,6 +25,25 @@ int search_embedded(lua_State *L) {
 }
 
 }  // namespace
+
+bool check_address(lua_State *L, int idx, bool empty_host_is_any, SockAddr *out) {
+  size_t len;
+  const char *text = luaL_checklstring(L, idx, &len);
+  if (parse_address(std::string_view(text, len), empty_host_is_any, out)) return true;
+  lua_pushnil(L);
+  lua_pushfstring(L, "invalid address:%s", text);
+  return false;
+}
+
+int push_id(lua_State *L, int64_t id) {
+  if (id < 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, socket_strerror(static_cast<int>(id)));
+    return 2;
+  }
+  lua_pushinteger(L, id);
+  return 1;
+}
 
 void install_builtin_modules(lua_State *L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <lua.hpp>
 
+#include "core/address.h"
+
 namespace silly {
 
 int open_silly_core(lua_State *L);       // silly.c
@@ -13,6 +15,13 @@ int open_silly_net(lua_State *L);        // silly.net.c
 int open_silly_logger(lua_State *L);     // silly.logger.c
 int open_silly_cluster(lua_State *L);    // silly.cluster.c
 int open_silly_netpacket(lua_State *L);  // silly.netpacket
+
+// Reads the address at idx ("ip:port", "[ipv6]:port"); false with
+// nil, "invalid address:..." pushed when it is not one.
+bool check_address(lua_State *L, int idx, bool empty_host_is_any, SockAddr *out);
+
+// Pushes a new socket's id, or nil and the error's text; returns how many.
+int push_id(lua_State *L, int64_t id);
 
 // The process-wide session counter that cluster calls and netpacket share.
 uint32_t cluster_next_session(lua_State *L);

@@ -1,19 +1,15 @@
 #include "codecs/common/codec.h"
 
+#include "lua_api/payload.h"
+
 namespace codec {
 
 void check_input(lua_State *L, int idx, const char *fname, const uint8_t **data, size_t *size) {
-  if (lua_type(L, idx) == LUA_TSTRING) {
-    *data = reinterpret_cast<const uint8_t *>(lua_tolstring(L, idx, size));
-    return;
-  }
-  if (lua_type(L, idx) != LUA_TLIGHTUSERDATA) {
+  const void *p = nullptr;
+  if (silly::read_payload(L, idx, fname, &p, size) == 0) {
     luaL_error(L, "%s: string or (lightuserdata, size) expected, got %s", fname, luaL_typename(L, idx));
   }
-  lua_Integer n = luaL_checkinteger(L, idx + 1);
-  if (n < 0) luaL_error(L, "%s: size must not be negative", fname);
-  *data = static_cast<const uint8_t *>(lua_touserdata(L, idx));
-  *size = static_cast<size_t>(n);
+  *data = static_cast<const uint8_t *>(p);
 }
 
 int push_output(lua_State *L, const void *data, size_t size, bool raw) {

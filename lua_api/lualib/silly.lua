@@ -20,7 +20,7 @@ local error = error
 local M = {}
 
 M.pid = c.pid
-M.version = "0.6"
+M.version = c.version
 M.gitsha1 = ""
 
 local task_status = setmetatable({}, {__mode = "k"})

@@ -155,8 +155,8 @@ TEST_F(SocketTest, SendQueueLimitFailsInsteadOfGrowing) {
   EXPECT_EQ(rc, kErrSendQueueFull);
   EXPECT_STREQ(socket_strerror(rc), "send queue full");
   EXPECT_LE(sockets_.send_queue_size(cid), limit);
-  EXPECT_LT(accepted, size_t{64} << 20);     // bounded by kernel buffers + limit
-  EXPECT_EQ(sockets_.state(cid), 0);  // refused a write, not broken
+  EXPECT_LT(accepted, size_t{64} << 20);  // bounded by kernel buffers + limit
+  EXPECT_EQ(sockets_.state(cid), 0);      // refused a write, not broken
   close(lfd);
 }
 
