@@ -44,7 +44,7 @@ class LinkSink {
   ~LinkSink() = default;
 };
 
-class Link : public SocketOwner {
+class Link final : public SocketOwner {
  public:
   // Within a long read batch, queued writes leave every this many frames,
   // so the peer works on the answers while this side reads on.

@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# Builds and runs every fuzz target for SECONDS each (default 20) from its
-# seed corpus, and prints how many executions each made. A crash, leak or
+# Builds every fuzz target with bazel --config=fuzz and runs each for
+# SECONDS (default 20) from its seed corpus, and prints how many
+# executions each made. A crash, leak or
 # sanitizer report fails the run and leaves the input in build/fuzz/.
 #   tests/fuzz/run.sh          # the short run CI makes
 #   tests/fuzz/run.sh 600      # a longer local run
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-20}
-tests/fuzz/build.sh >/dev/null || exit 1
+mkdir -p build/fuzz
+targets=(frame_fuzzer zproto_schema_fuzzer zproto_decode_fuzzer msgpack_decode_fuzzer protobuf_decode_fuzzer)
+bazel build --config=fuzz $(printf "//tests/fuzz:%s " "${targets[@]}") >build/fuzz-build.log 2>&1 || {
+  tail -20 build/fuzz-build.log
+  echo "fuzz build: FAILED"
+  exit 1
+}
+bin=$(bazel info --config=fuzz bazel-bin 2>/dev/null)/tests/fuzz
 pass=0
 fail=0
-for target in frame_fuzzer zproto_schema_fuzzer zproto_decode_fuzzer msgpack_decode_fuzzer protobuf_decode_fuzzer; do
+for target in "${targets[@]}"; do
   work=build/fuzz/corpus/$target
   mkdir -p "$work"
   log=build/fuzz/$target.log
   # The seeds stay read-only; new inputs go to the working corpus.
-  if build/fuzz/$target "$work" "tests/fuzz/corpus/$target" -max_total_time="$secs" -rss_limit_mb=2048 \
+  if "$bin/$target" "$work" "tests/fuzz/corpus/$target" -max_total_time="$secs" -rss_limit_mb=2048 \
     -max_len=4096 -artifact_prefix=build/fuzz/$target- -print_final_stats=1 >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     echo "$target: $runs executions in ${secs}s, no crash, leak or sanitizer report"

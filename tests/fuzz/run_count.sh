@@ -5,12 +5,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-10000000}
-tests/fuzz/build.sh >/dev/null || exit 1
+targets=(frame_fuzzer zproto_schema_fuzzer zproto_decode_fuzzer msgpack_decode_fuzzer protobuf_decode_fuzzer)
+mkdir -p build/fuzz
+bazel build --config=fuzz $(printf "//tests/fuzz:%s " "${targets[@]}") >/dev/null 2>&1 || exit 1
+bin=$(bazel info --config=fuzz bazel-bin 2>/dev/null)/tests/fuzz
 one() {
   local target=$1
   local work=build/fuzz/corpus/$target
   mkdir -p "$work"
-  if build/fuzz/$target "$work" "tests/fuzz/corpus/$target" -runs="$runs" -rss_limit_mb=2048 -max_len=4096 \
+  if "$bin/$target" "$work" "tests/fuzz/corpus/$target" -runs="$runs" -rss_limit_mb=2048 -max_len=4096 \
     -artifact_prefix=build/fuzz/$target- -print_final_stats=1 >"build/fuzz/$target.count.log" 2>&1; then
     local n secs
     n=$(sed -n 's/^stat::number_of_executed_units: *//p' "build/fuzz/$target.count.log")
@@ -21,6 +24,6 @@ one() {
   fi
 }
 export -f one
-export runs
-printf '%s\n' frame_fuzzer zproto_schema_fuzzer zproto_decode_fuzzer msgpack_decode_fuzzer protobuf_decode_fuzzer |
+export runs bin
+printf '%s\n' "${targets[@]}" |
   xargs -P 2 -I{} bash -c 'one {}'

@@ -332,7 +332,7 @@ local function new(conf)
 			return false, "closed"
 		end
 		local failed = cc.close(fd)
-		drop_link(fd, 0, rec.listener and {} or failed)
+		drop_link(fd, 0, type(failed) == "table" and failed or {})
 		return true, "connected"
 	end
 
