@@ -11,26 +11,31 @@
 
 namespace silly {
 
-SocketId SocketManager::udp_bind(const SockAddr &addr, SocketOwner *owner) {
+namespace {
+
+// A datagram socket bound to addr, or connected to it; fd or -errno.
+int datagram_socket(const SockAddr &addr, bool connect_to) {
   int fd = open_socket(addr.family(), SOCK_DGRAM);
   if (fd < 0) return -errno;
-  if (::bind(fd, addr.get(), addr.len) != 0) {
+  int rc = connect_to ? ::connect(fd, addr.get(), addr.len) : ::bind(fd, addr.get(), addr.len);
+  if (rc != 0) {
     int err = errno;
     ::close(fd);
     return -err;
   }
-  return track(fd, kUdp, owner);
+  return fd;
+}
+
+}  // namespace
+
+SocketId SocketManager::udp_bind(const SockAddr &addr, SocketOwner *owner) {
+  int fd = datagram_socket(addr, false);
+  return fd < 0 ? fd : track(fd, kUdp, owner);
 }
 
 SocketId SocketManager::udp_connect(const SockAddr &addr, SocketOwner *owner) {
-  int fd = open_socket(addr.family(), SOCK_DGRAM);
-  if (fd < 0) return -errno;
-  if (::connect(fd, addr.get(), addr.len) != 0) {
-    int err = errno;
-    ::close(fd);
-    return -err;
-  }
-  return track(fd, kUdp, owner);
+  int fd = datagram_socket(addr, true);
+  return fd < 0 ? fd : track(fd, kUdp, owner);
 }
 
 int SocketManager::sendto(SocketId id, const void *data, size_t n, const SockAddr *to) {

@@ -27,9 +27,8 @@ nc.onevent(nc.RAW, function(ev, id, a, b)
 			c.free(a)
 		end
 	elseif ev == EV_ACCEPT then -- a = listener, b = peer
-		local l = socks[a]
+		local l = M._listener(socks, id, a)
 		if not l then
-			nc.close(id)
 			return
 		end
 		socks[id] = {h = l.h}
@@ -44,6 +43,16 @@ nc.onevent(nc.RAW, function(ev, id, a, b)
 		M._connected(s, a)
 	end
 end)
+
+-- Internal, for the modules that listen: the record of the listener that
+-- accepted `id`, or nil when it is gone (the connection is closed then).
+function M._listener(records, id, lid)
+	local l = records[lid]
+	if not l then
+		nc.close(id)
+	end
+	return l
+end
 
 -- Internal, for the modules that connect: starts a connect whose record
 -- `rec` goes into `records` under the new id, and suspends until it is

@@ -39,9 +39,8 @@ nc.onevent(nc.STREAM, function(ev, id, a, b)
 			wake_reader(s)
 		end
 	elseif ev == EV_ACCEPT then -- a = listener, b = peer
-		local l = socks[a]
+		local l = net._listener(socks, id, a)
 		if not l then
-			nc.close(id)
 			return
 		end
 		socks[id] = {}
