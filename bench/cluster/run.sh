@@ -10,6 +10,7 @@
 #   SPIN_US: --sys.loop.spin_us for both nodes (0 = block at once).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. bench/ports.sh
 secs=${1:-5}
 spin=${2:-0}
 bazel build //:silly //codecs/zproto:zproto.so //bench/cluster:bare_rpc >/dev/null 2>&1
@@ -17,20 +18,20 @@ silly=bazel-bin/silly
 bare=bazel-bin/bench/cluster/bare_rpc
 tck=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-port=$((30000 + RANDOM % 20000))
+port=$(bench_port)
 
 "$bare" server $port &
 bpid=$!
-sleep 0.2
+wait_port $port
 bare_lat=$("$bare" latency $port 50000)
 bare_calls=$("$bare" client $port 100 "$secs")
 kill $bpid
 wait $bpid 2>/dev/null || true
 
-port=$((port + 1))
+port=$(bench_port)
 "$silly" bench/cluster/server.lua --port=$port --sys.loop.spin_us="$spin" &
 spid=$!
-sleep 0.3
+wait_port $port
 lat=$("$silly" bench/cluster/client.lua --port=$port --mode=latency --calls=50000 --sys.loop.spin_us="$spin")
 t0=$(cpu_ticks $spid)
 calls=$("$silly" bench/cluster/client.lua --port=$port --mode=calls --callers=100 --seconds="$secs" \

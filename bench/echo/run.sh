@@ -5,23 +5,24 @@
 # Usage: bench/echo/run.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. bench/ports.sh
 secs=${1:-5}
 conns=${2:-100}
 bazel build //:silly //bench/echo:bare_echo >/dev/null 2>&1
 silly=bazel-bin/silly
 bare=bazel-bin/bench/echo/bare_echo
-port=$((30000 + RANDOM % 20000))
+port=$(bench_port)
 
 "$bare" server $port &
 spid=$!
-sleep 0.3
+wait_port $port
 bare_rate=$("$bare" client $port "$conns" "$secs")
 kill $spid; wait $spid 2>/dev/null || true
 
-port=$((port + 1))
+port=$(bench_port)
 "$silly" bench/echo/echo_server.lua --port=$port &
 spid=$!
-sleep 0.3
+wait_port $port
 silly_rate=$("$silly" bench/echo/echo_client.lua --port=$port --conns="$conns" --seconds="$secs")
 kill $spid; wait $spid 2>/dev/null || true
 

@@ -5,6 +5,7 @@
 # Usage: bench/echo/threading.sh [ROUNDS] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. bench/ports.sh
 rounds=${1:-3}
 secs=${2:-4}
 bazel build //bench/echo:bare_echo //bench/echo:handoff_echo >/dev/null 2>&1
@@ -14,10 +15,10 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run() { # run NAME SERVER-COMMAND...
   local name=$1
   shift
-  local port=$((30000 + RANDOM % 20000))
+  local port=$(bench_port)
   "$@" $port &
   local pid=$!
-  sleep 0.3
+  wait_port $port
   local t0 rate t1
   t0=$(cpu_ticks $pid)
   rate=$("$bare" client $port 100 "$secs")

@@ -1,0 +1,27 @@
+# Sourced by the benchmark scripts: ports for the servers they start.
+#   port=$(bench_port)      a free port below the kernel's ephemeral range,
+#                           so no client socket of this machine holds it
+#   wait_port PORT          returns once something accepts on PORT (5 s at most)
+bench_port() {
+  local low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  local p
+  for _ in $(seq 50); do
+    p=$((10000 + RANDOM % (low - 10000)))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "bench_port: no free port found" >&2
+  return 1
+}
+
+wait_port() {
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "wait_port: nothing accepts on port $1" >&2
+  return 1
+}
