@@ -17,7 +17,7 @@ TEST(TimerQueue, FiresInDeadlineOrderAndFifoForTies) {
   q.add(300, nullptr, 3);
   q.add(100, nullptr, 1);
   q.add(200, nullptr, 2);
-  q.add(100, nullptr, 11);  // same deadline as cookie 1: must come after it
+  q.add(100, nullptr, 11);  // same deadline as arg 1: must come after it
   std::vector<uint64_t> got;
   TimerQueue::Fired t;
   while (q.pop_due(1000, &t)) got.push_back(t.arg);
