@@ -256,9 +256,16 @@ local function new(conf)
 
 	local unmarshal = conf.unmarshal
 
-	function inst.call(fd, cmd, obj)
+	-- call(fd, cmd, obj [, timeout_ms]): without timeout_ms, the
+	-- instance's timeout.
+	function inst.call(fd, cmd, obj, ms)
 		if mtype(fd) ~= "integer" then
 			error("cluster.call: fd (integer) expected, got " .. type(fd), 2)
+		end
+		if ms == nil then
+			ms = timeout
+		elseif mtype(ms) ~= "integer" or ms <= 0 then
+			error("cluster.call: timeout must be a positive integer (ms), got " .. tostring(ms), 2)
 		end
 		local rec = links[fd]
 		if not rec or rec.inst ~= inst or rec.listener then
@@ -277,9 +284,9 @@ local function new(conf)
 		end
 		local session, err
 		if size then
-			session, err = crequest(fd, cmdn, trace, data, size, timeout)
+			session, err = crequest(fd, cmdn, trace, data, size, ms)
 		else
-			session, err = crequest(fd, cmdn, trace, data, timeout)
+			session, err = crequest(fd, cmdn, trace, data, ms)
 		end
 		if not session then
 			return nil, err
