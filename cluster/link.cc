@@ -6,16 +6,95 @@
 #include <cstring>
 
 #include "cluster/link_table.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 namespace silly {
 namespace cluster {
 
-Link::Link(LinkTable &table, SocketId id) : table_(table), id_(id) {
+Link::Link(LinkTable &table, SocketId id, const LinkOptions &options, bool initiator)
+    : table_(table), id_(id), options_(options), initiator_(initiator), last_heard_us_(monotonic_us()) {
   frames_.reserve(kFlushEvery);
 }
 
-Link::~Link() = default;
+Link::~Link() {
+  if (heartbeat_ != 0) table_.loop().cancel_timer(heartbeat_);
+}
+
+void Link::start() {
+  if (options_.keepalive_s > 0) table_.sockets().set_keepalive(id_, options_.keepalive_s);
+  if (initiator_ && options_.extended()) {
+    HelloMessage hello;
+    hello.features = options_.heartbeat_ms > 0 ? kFeatureHeartbeat : 0;
+    hello.max_payload = kMaxRequestPayload;
+    hello_session_ = table_.sessions().next_unregistered();
+    hello_pending_ = queue_control(kHelloCmd, hello_session_, encode_hello(hello)) == 0;
+  }
+  if (options_.heartbeat_ms > 0) heartbeat_ = table_.loop().add_timer(options_.heartbeat_ms, this, 0);
+}
+
+int Link::queue_control(uint32_t cmd, uint32_t session, const std::string &payload) {
+  FrameParts parts;
+  make_request(session, cmd, 0, payload.size(), &parts);
+  return queue(parts, payload.data(), payload.size());
+}
+
+bool Link::take_extension(const Frame &f) {
+  bool first = !seen_first_;
+  seen_first_ = true;
+  if (!f.response) {
+    if (first && !initiator_ && f.cmd == kHelloCmd) {
+      HelloMessage offer;
+      if (!decode_hello(f.payload, f.size, &offer)) return true;
+      // Answered even by a listener that offers nothing (it accepts no
+      // feature then), so that the other side knows this one is alive.
+      HelloMessage ack;
+      ack.features = offer.features & (options_.heartbeat_ms > 0 ? kFeatureHeartbeat : 0);
+      ack.max_payload = kMaxRequestPayload;
+      std::string payload = encode_hello(ack);
+      FrameParts parts;
+      make_response(f.session, payload.size(), &parts);
+      if (queue(parts, payload.data(), payload.size()) == 0) agreed_ = ack.features;
+      return true;
+    }
+    if (agreed_ == 0) return false;  // reserved cmds mean nothing on a base link
+    if (f.cmd == kPingCmd) {
+      queue_control(kPongCmd, 0, std::string());
+      return true;
+    }
+    return f.cmd == kPongCmd;
+  }
+  if (hello_pending_ && f.session == hello_session_) {
+    hello_pending_ = false;
+    HelloMessage ack;
+    // Anything but an ack (an original node's error answer, say) leaves
+    // the link on the base wire.
+    if (decode_hello(f.payload, f.size, &ack)) agreed_ = ack.features & kFeatureKnown;
+    return true;
+  }
+  return false;
+}
+
+void Link::on_timer(TimerId, uint64_t) {
+  heartbeat_ = 0;
+  int64_t silent_ms = (monotonic_us() - last_heard_us_) / 1000;
+  // Judged only where a silence means something: the peer agreed to answer
+  // pings, or it has sent nothing at all since we connected.
+  // A peer that never answered our hello is judged only while calls wait
+  // on it: an idle link to a node that knows no hello is not dead.
+  bool judged = (agreed_ & kFeatureHeartbeat) != 0 || (initiator_ && !heard_ && pending() > 0);
+  if (judged && silent_ms >= 3 * static_cast<int64_t>(options_.heartbeat_ms)) {
+    log_line(LogLevel::kWarn, "[cluster] link %lld: nothing heard for %lld ms, closing it", static_cast<long long>(id_),
+             static_cast<long long>(silent_ms));
+    end(-ETIMEDOUT);  // destroys this link
+    return;
+  }
+  if ((agreed_ & kFeatureHeartbeat) != 0 && silent_ms >= options_.heartbeat_ms) {
+    queue_control(kPingCmd, 0, std::string());
+    pings_sent_++;
+  }
+  heartbeat_ = table_.loop().add_timer(options_.heartbeat_ms, this, 0);
+}
 
 int Link::queue(const FrameParts &parts, const void *payload, size_t size) {
   if (closed_) return kErrUnknownSocket;
@@ -95,6 +174,8 @@ void Link::on_close(SocketId, int status) {
 }
 
 void Link::on_data(SocketId, RingBuffer &in) {
+  heard_ = true;
+  last_heard_us_ = monotonic_us();
   in_batch_ = true;
   read_batch(in);
   in_batch_ = false;
@@ -121,6 +202,7 @@ void Link::read_batch(RingBuffer &in) {
       st = parse_frame(data + used, avail - used, &f, &error);
       if (st != ParseStatus::kFrame) break;
       used += f.wire_size;
+      if (take_extension(f)) continue;
       if (f.response) {
         // Late responses (timed out, or to a one-way send) end here.
         if (!sessions.finish(f.session)) continue;

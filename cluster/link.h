@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cluster/frame.h"
+#include "cluster/hello.h"
 #include "core/socket.h"
 
 namespace silly {
@@ -18,6 +19,20 @@ namespace cluster {
 
 class Link;
 class LinkTable;
+
+// Per instance, opt-in; all zero (the default) is the base wire exactly.
+struct LinkOptions {
+  // Ping a link silent for this long, close one silent three times as long
+  // (ETIMEDOUT). 0: off.
+  int heartbeat_ms = 0;
+  // The kernel's TCP keepalive: first probe after this many idle seconds.
+  // 0: the system's default.
+  int keepalive_s = 0;
+  // Offered in a hello (the connecting side) or accepted in one (the
+  // listening side). A side with none of them never sends a hello; it
+  // answers one with an ack that accepts nothing.
+  bool extended() const { return heartbeat_ms > 0; }
+};
 
 // Where links deliver; the Lua binding in the runtime, a recorder in tests.
 class LinkSink {
@@ -44,19 +59,25 @@ class LinkSink {
   ~LinkSink() = default;
 };
 
-class Link final : public SocketOwner {
+class Link final : public SocketOwner, private TimerOwner {
  public:
   // Within a long read batch, queued writes leave every this many frames,
   // so the peer works on the answers while this side reads on.
   static constexpr size_t kFlushEvery = 32;
 
-  Link(LinkTable &table, SocketId id);
+  // `initiator`: this side connected (and so speaks first in a hello).
+  Link(LinkTable &table, SocketId id, const LinkOptions &options, bool initiator);
   ~Link();
   Link(const Link &) = delete;
   Link &operator=(const Link &) = delete;
 
   SocketId id() const { return id_; }
   bool closed() const { return closed_; }
+  // The extensions both ends agreed to (kFeature* bits); 0 on a base link.
+  uint32_t agreed() const { return agreed_; }
+  // Sends the hello (initiator) and arms the heartbeat; LinkTable calls it
+  // once the link is up.
+  void start();
 
   // A call that gives up after timeout_ms: its session number (0 or more),
   // or a negative error code; nothing stays pending on error.
@@ -71,12 +92,19 @@ class Link final : public SocketOwner {
   std::vector<uint32_t> close();
 
   size_t pending() const;
+  uint64_t pings_sent() const { return pings_sent_; }
 
   // SocketOwner
   void on_data(SocketId id, RingBuffer &in) override;
   void on_close(SocketId id, int status) override;
 
  private:
+  // TimerOwner: the heartbeat, every options_.heartbeat_ms.
+  void on_timer(TimerId id, uint64_t arg) override;
+  // A frame of the extensions, handled here and never passed to the sink;
+  // false for a frame the sink should see.
+  bool take_extension(const Frame &f);
+  int queue_control(uint32_t cmd, uint32_t session, const std::string &payload);
   int queue(const FrameParts &parts, const void *payload, size_t size);
   // Hands what the ring holds to the sink, kFlushEvery frames at a time.
   void read_batch(RingBuffer &in);
@@ -88,7 +116,17 @@ class Link final : public SocketOwner {
 
   LinkTable &table_;
   SocketId id_;
+  LinkOptions options_;
+  bool initiator_;
   bool closed_ = false;
+  bool seen_first_ = false;     // the first frame decides whether a hello came
+  bool heard_ = false;          // anything at all arrived
+  bool hello_pending_ = false;  // our hello awaits its ack
+  uint32_t hello_session_ = 0;
+  uint32_t agreed_ = 0;
+  int64_t last_heard_us_ = 0;
+  TimerId heartbeat_ = 0;
+  uint64_t pings_sent_ = 0;
   bool in_batch_ = false;
   int pending_status_ = 1;  // set while a batch runs: end(status) after it
   std::vector<Frame> frames_;

@@ -11,18 +11,18 @@ LinkTable::~LinkTable() {
     sessions_.fail_link(kv.first);  // cancels their deadline timers
     sockets_.close(kv.first);
   }
-  for (SocketId id : others_) sockets_.close(id);
+  for (auto &kv : others_) sockets_.close(kv.first);
 }
 
-SocketId LinkTable::listen(const SockAddr &addr, int backlog) {
+SocketId LinkTable::listen(const SockAddr &addr, int backlog, const LinkOptions &options) {
   SocketId id = sockets_.listen(addr, backlog, this);
-  if (id > 0) others_.insert(id);
+  if (id > 0) others_.emplace(id, options);
   return id;
 }
 
-SocketId LinkTable::connect(const SockAddr &addr, int timeout_ms) {
+SocketId LinkTable::connect(const SockAddr &addr, int timeout_ms, const LinkOptions &options) {
   SocketId id = sockets_.connect(addr, nullptr, timeout_ms, this);
-  if (id > 0) others_.insert(id);
+  if (id > 0) others_.emplace(id, options);
   return id;
 }
 
@@ -36,11 +36,12 @@ Link *LinkTable::find(SocketId id) const {
   return it == links_.end() ? nullptr : it->second.get();
 }
 
-Link *LinkTable::adopt(SocketId id) {
-  auto link = std::make_unique<Link>(*this, id);
+Link *LinkTable::adopt(SocketId id, const LinkOptions &options, bool initiator) {
+  auto link = std::make_unique<Link>(*this, id, options, initiator);
   Link *l = link.get();
   links_.emplace(id, std::move(link));
   sockets_.set_owner(id, l);
+  l->start();
   return l;
 }
 
@@ -49,12 +50,16 @@ void LinkTable::remove(SocketId id) {
 }
 
 void LinkTable::on_accept(SocketId listener, SocketId conn, const std::string &peer) {
-  sink_.on_accept(listener, *adopt(conn), peer);
+  auto it = others_.find(listener);
+  LinkOptions options = it == others_.end() ? LinkOptions{} : it->second;
+  sink_.on_accept(listener, *adopt(conn, options, false), peer);
 }
 
 void LinkTable::on_connect(SocketId id, int status) {
+  auto it = others_.find(id);
+  LinkOptions options = it == others_.end() ? LinkOptions{} : it->second;
   others_.erase(id);
-  if (status == 0) adopt(id);
+  if (status == 0) adopt(id, options, true);
   sink_.on_connect(id, status);
 }
 

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "cluster/link.h"
 #include "cluster/session.h"
@@ -27,14 +26,16 @@ class LinkTable : public SocketOwner, private TimerOwner, private DeadlineSchedu
 
   // Ids, or negative error codes. Accepted links and finished connects are
   // told to the sink.
-  SocketId listen(const SockAddr &addr, int backlog);
-  SocketId connect(const SockAddr &addr, int timeout_ms);
+  // The links a listener accepts, or a connect makes, get `options`.
+  SocketId listen(const SockAddr &addr, int backlog, const LinkOptions &options = {});
+  SocketId connect(const SockAddr &addr, int timeout_ms, const LinkOptions &options = {});
   // Closes a listener or a connect still in progress; 0 or kErrUnknownSocket.
   int close_socket(SocketId id);
 
   Link *find(SocketId id) const;
   SessionTable &sessions() { return sessions_; }
   SocketManager &sockets() { return sockets_; }
+  EventLoop &loop() { return loop_; }
   LinkSink &sink() { return sink_; }
   size_t link_count() const { return links_.size(); }
 
@@ -45,7 +46,7 @@ class LinkTable : public SocketOwner, private TimerOwner, private DeadlineSchedu
 
  private:
   friend class Link;
-  Link *adopt(SocketId id);
+  Link *adopt(SocketId id, const LinkOptions &options, bool initiator);
   // Destroys the link; the caller touches it no more.
   void remove(SocketId id);
   // DeadlineScheduler, TimerOwner: each call's deadline is a loop timer.
@@ -58,7 +59,8 @@ class LinkTable : public SocketOwner, private TimerOwner, private DeadlineSchedu
   LinkSink &sink_;
   SessionTable sessions_;
   std::unordered_map<SocketId, std::unique_ptr<Link>> links_;
-  std::unordered_set<SocketId> others_;  // listeners and connects in progress
+  // Listeners and connects in progress, with the options of their links.
+  std::unordered_map<SocketId, LinkOptions> others_;
 };
 
 }  // namespace cluster

@@ -101,6 +101,9 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   // Reads again on the next turn if reading was paused by the limit.
   int resume_read(SocketId id);
   int set_send_limit(SocketId id, size_t limit);
+  // TCP keepalive probes after `idle_s` idle seconds, then every idle_s/3
+  // (at least 1), and a dead peer after three unanswered.
+  int set_keepalive(SocketId id, int idle_s);
 
   // 0 when open both ways; kErrPeerClosed or kErrBroken once the stream
   // ended; kErrUnknownSocket or kErrClosing when it is not ours to use.

@@ -1,6 +1,7 @@
 // TCP's setup: listening, accepting, and connecting with a timeout.
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -66,6 +67,26 @@ SocketId SocketManager::connect(const SockAddr &addr, const SockAddr *bind, int 
   SocketId id = track(fd, kConnecting, owner);
   if (id > 0 && timeout_ms > 0) find(id)->timer = loop_.add_timer(timeout_ms, this, static_cast<uint64_t>(id));
   return id;
+}
+
+int SocketManager::set_keepalive(SocketId id, int idle_s) {
+  Socket *s = find(id);
+  if (s == nullptr || s->fd < 0) return kErrUnknownSocket;
+  int on = 1;
+  int interval = idle_s / 3 > 0 ? idle_s / 3 : 1;
+  int count = 3;
+  if (setsockopt(s->fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0) return -errno;
+#ifdef TCP_KEEPIDLE
+  if (setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof(idle_s)) != 0 ||
+      setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval)) != 0 ||
+      setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count)) != 0) {
+    return -errno;
+  }
+#else
+  (void)interval;
+  (void)count;
+#endif
+  return 0;
 }
 
 void SocketManager::finish_connect(Socket *s) {

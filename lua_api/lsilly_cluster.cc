@@ -148,18 +148,29 @@ int l_dispatch(lua_State *L) {
   return 0;
 }
 
-// listen(addr, backlog) -> fd | nil, err
+// The link options at idx, idx+1: heartbeat ms, keepalive seconds (0: off).
+cluster::LinkOptions check_options(lua_State *L, int idx) {
+  cluster::LinkOptions o;
+  o.heartbeat_ms = static_cast<int>(luaL_optinteger(L, idx, 0));
+  o.keepalive_s = static_cast<int>(luaL_optinteger(L, idx + 1, 0));
+  return o;
+}
+
+// listen(addr, backlog, heartbeat, keepalive) -> fd | nil, err
 int l_listen(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, true, &addr)) return 2;
-  return push_id(L, binding(L).links().listen(addr, static_cast<int>(luaL_optinteger(L, 2, 128))));
+  int backlog = static_cast<int>(luaL_optinteger(L, 2, 128));
+  return push_id(L, binding(L).links().listen(addr, backlog, check_options(L, 3)));
 }
 
-// connect(addr, timeout_ms) -> fd | nil, err; on_connect(fd, status) follows.
+// connect(addr, timeout_ms, heartbeat, keepalive) -> fd | nil, err;
+// on_connect(fd, status) follows.
 int l_connect(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, false, &addr)) return 2;
-  return push_id(L, binding(L).links().connect(addr, static_cast<int>(luaL_checkinteger(L, 2))));
+  int timeout = static_cast<int>(luaL_checkinteger(L, 2));
+  return push_id(L, binding(L).links().connect(addr, timeout, check_options(L, 3)));
 }
 
 // close(fd) -> {sessions that were pending} for a link; true for a

@@ -6,6 +6,7 @@ local cluster = require "silly.net.cluster"
 local waitgroup = require "silly.sync.waitgroup"
 local tcp = require "silly.net.tcp"
 local T = require "testaux"
+local silly_errno = require "silly.net.c".errno
 
 -- cmd 2 sleeps the ms in its body, then answers it; anything else echoes.
 local function node(extra)
@@ -52,10 +53,131 @@ local function per_call_timeouts()
 	T.eq(err, "timeout", "without a fourth argument, the instance's 100 ms")
 	T.raises(function() client.call(fd, 1, "x", 0) end, "cluster.call: timeout must be a positive integer")
 	T.raises(function() client.call(fd, 1, "x", "fast") end, "cluster.call: timeout must be a positive integer")
+	T.raises(function() node {heartbeat = -1} end, "cluster.new: conf.heartbeat must be a positive integer")
+	T.raises(function() node {keepalive = 1.5} end, "cluster.new: conf.keepalive must be a positive integer")
+	client.close(fd)
+	server.close(lfd)
+end
+
+-- Waits for `n` calls forked on fd, each with a 30 s timeout; returns
+-- the results and a function that waits for them all.
+local function pending_calls(client, fd, n)
+	local wg = waitgroup.new()
+	local results = {}
+	for i = 1, n do
+		wg:fork(function()
+			local r, err = client.call(fd, 1, "call " .. i, 30000)
+			results[i] = err or r
+		end)
+	end
+	return results, function() wg:wait() end
+end
+
+local function count(results, what)
+	local n = 0
+	for _, r in pairs(results) do
+		if r == what then
+			n = n + 1
+		end
+	end
+	return n
+end
+
+-- A peer stopped with SIGSTOP while 100 calls wait on it: the link is
+-- closed after 3 heartbeats of silence, every call returns "closed", and
+-- the close callback says ETIMEDOUT; after SIGCONT both sides work again.
+local function stopped_peer()
+	local hb = 100
+	local addr, pid = T.start("helper_cluster_server.lua", "--delay=60000 --heartbeat=" .. hb)
+	local closes = {}
+	local client = node {heartbeat = hb, close = function(fd, errno) closes[#closes + 1] = {fd, errno} end}
+	local fd = T.ok(client.connect(addr))
+	local results, wait = pending_calls(client, fd, 100)
+	time.sleep(3 * hb) -- pings are answered meanwhile: the link stays
+	T.eq(client.__fdaddr[fd], addr, "a live peer that is slow to answer keeps its link")
+	T.kill(pid, "STOP")
+	local t0 = time.monotonic()
+	wait()
+	local took = time.monotonic() - t0
+	T.kill(pid, "CONT")
+	print(string.format("100 calls on a stopped peer failed %d ms after SIGSTOP (heartbeat %d ms)", took, hb))
+	T.eq(count(results, "closed"), 100, "every pending call returned 'closed'")
+	T.le(took, 10 * (4 * hb), "within 3 heartbeats and an interval, with room for a loaded machine")
+	T.ge(took, 2 * hb, "not before the silence was long enough")
+	time.sleep(10)
+	T.eq(#closes, 1)
+	T.eq(closes[1][2], silly_errno.ETIMEDOUT, "the close callback got ETIMEDOUT")
+	T.eq(cluster.stats().pending, 0)
+	-- The resumed peer still serves; the old link is gone on both sides.
+	local fd2 = T.ok(client.connect(addr))
+	local quick = node {heartbeat = hb}
+	local fd3 = T.ok(quick.connect(addr))
+	T.ok(fd2 and fd3)
+	client.close(fd2)
+	quick.close(fd3)
+	T.kill(pid, "KILL")
+end
+
+-- A peer that accepts and never answers anything: detected the same way.
+local function silent_peer()
+	local hb = 50
+	local lfd = T.ok(tcp.listen("127.0.0.1:0", function(fd)
+		time.sleep(5000) -- reads nothing, says nothing
+		tcp.close(fd)
+	end))
+	local closes = {}
+	local client = node {heartbeat = hb, close = function(_, errno) closes[#closes + 1] = errno end}
+	local fd = T.ok(client.connect(tcp.sockname(lfd)))
+	local t0 = time.monotonic()
+	local results, wait = pending_calls(client, fd, 5)
+	wait()
+	local took = time.monotonic() - t0
+	T.eq(count(results, "closed"), 5, "calls on a silent peer returned 'closed'")
+	T.le(took, 10 * (4 * hb), "long before their 30 s timeout")
+	time.sleep(10)
+	T.eq(closes[1], silly_errno.ETIMEDOUT)
+	tcp.close(lfd)
+end
+
+-- A listener with heartbeats on still serves a peer that speaks the base
+-- wire (no hello): it is never pinged, nor closed for being quiet.
+local function base_peer_on_extended_listener()
+	local hb = 30
+	local server = node {heartbeat = hb}
+	local lfd = T.ok(server.listen("127.0.0.1:0"))
+	local fd = T.ok(tcp.connect(tcp.sockname(lfd)))
+	local function request(session, body)
+		local frame = string.pack("<c" .. #body .. "I8I4I4", body, 0, 1, session)
+		T.ok(tcp.write(fd, string.pack(">I2", #frame) .. frame))
+		local len = string.unpack(">I2", T.ok(tcp.read(fd, 2)))
+		local resp = T.ok(tcp.read(fd, len))
+		T.eq(resp, body .. string.pack("<I4", session | 0x80000000), "a base response, byte for byte")
+	end
+	request(7, "first")
+	time.sleep(5 * hb) -- quiet for longer than three heartbeats
+	request(8, "second")
+	T.eq(tcp.recvsize(fd), 0, "no ping or other frame was sent to it")
+	tcp.close(fd)
+	server.close(lfd)
+end
+
+-- An extended caller and a listener with no options: the hello is answered
+-- with an ack that accepts nothing, and calls work on the base wire.
+local function extended_caller_base_listener()
+	local server = node()
+	local lfd = T.ok(server.listen("127.0.0.1:0"))
+	local client = node {heartbeat = 30}
+	local fd = T.ok(client.connect(tcp.sockname(lfd)))
+	time.sleep(200) -- idle for several heartbeats: not closed
+	T.eq(client.call(fd, 1, "still here"), "still here")
 	client.close(fd)
 	server.close(lfd)
 end
 
 T.run(function()
 	per_call_timeouts()
+	stopped_peer()
+	silent_peer()
+	base_peer_on_extended_listener()
+	extended_caller_base_listener()
 end)

@@ -1,4 +1,5 @@
--- Helper process: a cluster node whose handler answers after `--delay` ms.
+-- Helper process: a cluster node whose handler answers after `--delay` ms,
+-- with `--heartbeat` ms liveness checks if given.
 -- Prints "ready <addr>" once listening.
 local silly = require "silly"
 local time = require "silly.time"
@@ -17,6 +18,7 @@ local node = cluster.new {
 		return body
 	end,
 	close = function() end,
+	heartbeat = tonumber(env.get("heartbeat")),
 }
 local fd = assert(node.listen("127.0.0.1:" .. (env.get("port") or 0)))
 print("ready " .. tcp.sockname(fd))

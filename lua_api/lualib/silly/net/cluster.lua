@@ -217,6 +217,14 @@ local function new(conf)
 	if mtype(timeout) ~= "integer" or timeout <= 0 then
 		error("cluster.new: conf.timeout must be a positive integer (ms)", 2)
 	end
+	-- Options beyond the original framework; none set: the base wire.
+	for _, k in ipairs({"heartbeat", "keepalive"}) do
+		local v = conf[k]
+		if v ~= nil and (mtype(v) ~= "integer" or v <= 0) then
+			error("cluster.new: conf." .. k .. " must be a positive integer, got " .. tostring(v), 2)
+		end
+	end
+	local heartbeat, keepalive = conf.heartbeat or 0, conf.keepalive or 0
 
 	-- __fdaddr (fd -> address of each open link and listener) is the
 	-- documented view scripts may read; links holds the records.
@@ -226,7 +234,7 @@ local function new(conf)
 		if type(addr) ~= "string" then
 			error("cluster.listen: address string expected, got " .. type(addr), 2)
 		end
-		local fd, err = cc.listen(addr, backlog or 128)
+		local fd, err = cc.listen(addr, backlog or 128, heartbeat, keepalive)
 		if not fd then
 			return nil, err
 		end
@@ -245,7 +253,7 @@ local function new(conf)
 		end
 		local rec = {inst = inst, addr = addr}
 		local fd, err = net._connect("cluster.connect", links, rec, function()
-			return cc.connect(target, timeout)
+			return cc.connect(target, timeout, heartbeat, keepalive)
 		end)
 		if not fd then
 			return nil, err

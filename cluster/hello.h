@@ -1,0 +1,48 @@
+// The cluster wire's extensions (docs/cluster-extensions.md): what a link
+// may use beyond the base framing once both ends agreed to it in a hello.
+//
+// Every extension frame has the shape of a base request frame, with one of
+// the reserved cmd values below. A link that did not agree to extensions
+// treats them as any other request, so the base wire is unchanged.
+//   hello:  request, cmd kHelloCmd, payload = HelloMessage
+//   ack:    the response to the hello's session, payload = HelloMessage
+//   ping:   request, cmd kPingCmd, session 0, empty payload
+//   pong:   request, cmd kPongCmd, session 0, empty payload
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace silly {
+namespace cluster {
+
+constexpr uint32_t kHelloCmd = 0xfffffff0u;
+constexpr uint32_t kPingCmd = 0xfffffff1u;
+constexpr uint32_t kPongCmd = 0xfffffff2u;
+
+// Feature bits a hello offers and an ack accepts.
+constexpr uint32_t kFeatureHeartbeat = 1u << 0;  // ping and pong
+constexpr uint32_t kFeatureKnown = kFeatureHeartbeat;
+
+// "\xffSILLY" + version + features + max payload: 14 bytes.
+constexpr char kHelloMagic[] = "\xffSILLY";
+constexpr size_t kHelloMagicSize = sizeof(kHelloMagic) - 1;
+constexpr uint8_t kHelloVersion = 1;
+constexpr size_t kHelloSize = kHelloMagicSize + 1 + 4 + 4;
+
+struct HelloMessage {
+  uint8_t version = kHelloVersion;
+  uint32_t features = 0;
+  uint32_t max_payload = 0;  // the largest payload this side accepts
+};
+
+// The 14 bytes of a hello or an ack.
+std::string encode_hello(const HelloMessage &m);
+// False when the payload is not a hello (wrong size, magic or version);
+// unknown feature bits are dropped, so a newer peer still agrees on the
+// ones both know.
+bool decode_hello(const uint8_t *payload, size_t size, HelloMessage *out);
+
+}  // namespace cluster
+}  // namespace silly
