@@ -8,6 +8,8 @@
 //   ack:    the response to the hello's session, payload = HelloMessage
 //   ping:   request, cmd kPingCmd, session 0, empty payload
 //   pong:   request, cmd kPongCmd, session 0, empty payload
+//   chunk:  request, cmd kChunkCmd: a piece of one large payload
+//           (cluster/chunks.h)
 #pragma once
 
 #include <cstddef>
@@ -20,10 +22,12 @@ namespace cluster {
 constexpr uint32_t kHelloCmd = 0xfffffff0u;
 constexpr uint32_t kPingCmd = 0xfffffff1u;
 constexpr uint32_t kPongCmd = 0xfffffff2u;
+constexpr uint32_t kChunkCmd = 0xfffffff3u;
 
 // Feature bits a hello offers and an ack accepts.
 constexpr uint32_t kFeatureHeartbeat = 1u << 0;  // ping and pong
-constexpr uint32_t kFeatureKnown = kFeatureHeartbeat;
+constexpr uint32_t kFeatureLarge = 1u << 1;      // payloads beyond one frame
+constexpr uint32_t kFeatureKnown = kFeatureHeartbeat | kFeatureLarge;
 
 // "\xffSILLY" + version + features + max payload: 14 bytes.
 constexpr char kHelloMagic[] = "\xffSILLY";

@@ -13,24 +13,47 @@ namespace silly {
 namespace cluster {
 
 Link::Link(LinkTable &table, SocketId id, const LinkOptions &options, bool initiator)
-    : table_(table), id_(id), options_(options), initiator_(initiator), last_heard_us_(monotonic_us()) {
+    : table_(table),
+      id_(id),
+      options_(options),
+      initiator_(initiator),
+      last_heard_us_(monotonic_us()),
+      reassembler_(options.max_payload) {
   frames_.reserve(kFlushEvery);
 }
 
+namespace {
+constexpr uint64_t kHeartbeatTimer = 0;
+constexpr uint64_t kHelloTimer = 1;
+}  // namespace
+
 Link::~Link() {
   if (heartbeat_ != 0) table_.loop().cancel_timer(heartbeat_);
+  if (hello_timer_ != 0) table_.loop().cancel_timer(hello_timer_);
 }
 
 void Link::start() {
   if (options_.keepalive_s > 0) table_.sockets().set_keepalive(id_, options_.keepalive_s);
   if (initiator_ && options_.extended()) {
     HelloMessage hello;
-    hello.features = options_.heartbeat_ms > 0 ? kFeatureHeartbeat : 0;
-    hello.max_payload = kMaxRequestPayload;
+    hello.features = options_.features();
+    hello.max_payload = static_cast<uint32_t>(options_.max_payload);
     hello_session_ = table_.sessions().next_unregistered();
     hello_pending_ = queue_control(kHelloCmd, hello_session_, encode_hello(hello)) == 0;
+    if (hello_pending_) {
+      ready_ = false;
+      hello_timer_ = table_.loop().add_timer(kHelloWaitMs, this, kHelloTimer);
+    }
   }
-  if (options_.heartbeat_ms > 0) heartbeat_ = table_.loop().add_timer(options_.heartbeat_ms, this, 0);
+  if (options_.heartbeat_ms > 0) heartbeat_ = table_.loop().add_timer(options_.heartbeat_ms, this, kHeartbeatTimer);
+}
+
+void Link::become_ready() {
+  if (ready_) return;
+  ready_ = true;
+  if (hello_timer_ != 0) table_.loop().cancel_timer(hello_timer_);
+  hello_timer_ = 0;
+  table_.sink().on_connect(id_, 0);
 }
 
 int Link::queue_control(uint32_t cmd, uint32_t session, const std::string &payload) {
@@ -49,8 +72,9 @@ bool Link::take_extension(const Frame &f) {
       // Answered even by a listener that offers nothing (it accepts no
       // feature then), so that the other side knows this one is alive.
       HelloMessage ack;
-      ack.features = offer.features & (options_.heartbeat_ms > 0 ? kFeatureHeartbeat : 0);
-      ack.max_payload = kMaxRequestPayload;
+      ack.features = offer.features & options_.features();
+      ack.max_payload = static_cast<uint32_t>(options_.max_payload);
+      peer_max_ = offer.max_payload;
       std::string payload = encode_hello(ack);
       FrameParts parts;
       make_response(f.session, payload.size(), &parts);
@@ -69,13 +93,23 @@ bool Link::take_extension(const Frame &f) {
     HelloMessage ack;
     // Anything but an ack (an original node's error answer, say) leaves
     // the link on the base wire.
-    if (decode_hello(f.payload, f.size, &ack)) agreed_ = ack.features & kFeatureKnown;
+    if (decode_hello(f.payload, f.size, &ack)) {
+      agreed_ = ack.features & options_.features();
+      peer_max_ = ack.max_payload;
+    }
+    become_ready();
     return true;
   }
   return false;
 }
 
-void Link::on_timer(TimerId, uint64_t) {
+void Link::on_timer(TimerId, uint64_t arg) {
+  if (arg == kHelloTimer) {
+    hello_timer_ = 0;
+    hello_pending_ = false;  // no answer: a peer on the base wire
+    become_ready();
+    return;
+  }
   heartbeat_ = 0;
   int64_t silent_ms = (monotonic_us() - last_heard_us_) / 1000;
   // Judged only where a silence means something: the peer agreed to answer
@@ -93,7 +127,7 @@ void Link::on_timer(TimerId, uint64_t) {
     queue_control(kPingCmd, 0, std::string());
     pings_sent_++;
   }
-  heartbeat_ = table_.loop().add_timer(options_.heartbeat_ms, this, 0);
+  heartbeat_ = table_.loop().add_timer(options_.heartbeat_ms, this, kHeartbeatTimer);
 }
 
 int Link::queue(const FrameParts &parts, const void *payload, size_t size) {
@@ -106,14 +140,24 @@ int Link::queue(const FrameParts &parts, const void *payload, size_t size) {
   return table_.sockets().sendv(id_, iov, 3);
 }
 
+size_t Link::limit(bool response) const {
+  if ((agreed_ & kFeatureLarge) != 0) return peer_max_;
+  return response ? kMaxResponsePayload : kMaxRequestPayload;
+}
+
 int64_t Link::call(uint32_t cmd, uint64_t traceid, const void *payload, size_t size, int timeout_ms) {
   FrameParts parts;
   if (closed_) return kErrUnknownSocket;
-  if (size > kMaxRequestPayload) return -EMSGSIZE;
+  if (size > limit(false)) return -EMSGSIZE;
   SessionTable &sessions = table_.sessions();
   uint32_t session = sessions.open(id_, timeout_ms);
-  make_request(session, cmd, traceid, size, &parts);
-  int rc = queue(parts, payload, size);
+  int rc;
+  if (size > kMaxRequestPayload) {
+    rc = queue_large(false, session, cmd, traceid, payload, size);
+  } else {
+    make_request(session, cmd, traceid, size, &parts);
+    rc = queue(parts, payload, size);
+  }
   if (rc != 0) {
     sessions.finish(session);  // refused: nothing may stay pending
     return rc;
@@ -123,14 +167,90 @@ int64_t Link::call(uint32_t cmd, uint64_t traceid, const void *payload, size_t s
 
 int Link::send(uint32_t cmd, uint64_t traceid, const void *payload, size_t size) {
   FrameParts parts;
-  if (!make_request(table_.sessions().next_unregistered(), cmd, traceid, size, &parts)) return -EMSGSIZE;
+  if (size > limit(false)) return -EMSGSIZE;
+  uint32_t session = table_.sessions().next_unregistered();
+  if (size > kMaxRequestPayload) return queue_large(false, session, cmd, traceid, payload, size);
+  make_request(session, cmd, traceid, size, &parts);
   return queue(parts, payload, size);
 }
 
 int Link::respond(uint32_t session, const void *payload, size_t size) {
   FrameParts parts;
-  if (!make_response(session, size, &parts)) return -EMSGSIZE;
+  if (size > limit(true)) return -EMSGSIZE;
+  if (size > kMaxResponsePayload) return queue_large(true, session, 0, 0, payload, size);
+  make_response(session, size, &parts);
   return queue(parts, payload, size);
+}
+
+int Link::queue_large(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *payload,
+                      size_t size) {
+  if (closed_) return kErrUnknownSocket;
+  Outgoing m;
+  m.payload.assign(static_cast<const char *>(payload), size);
+  m.header = encode_chunk_header(static_cast<uint32_t>(size), cmd, traceid);
+  m.flags = response ? kChunkResponse : 0;
+  m.session = session;
+  outgoing_.push_back(std::move(m));
+  pump();
+  return 0;
+}
+
+void Link::pump() {
+  // At most this much of the large payloads waits in the send queue, so a
+  // small frame queued now leaves after it, not after all of them.
+  constexpr size_t kWindow = 256u << 10;
+  SocketManager &sm = table_.sockets();
+  while (!outgoing_.empty() && !closed_ && sm.send_queue_size(id_) < kWindow) {
+    Outgoing &m = outgoing_.front();
+    bool first = m.sent == 0;
+    size_t room = kChunkFrameData - (first ? kChunkHeader : 0);
+    size_t n = m.payload.size() - m.sent < room ? m.payload.size() - m.sent : room;
+    bool last = m.sent + n == m.payload.size();
+    uint64_t flags = m.flags | (first ? kChunkFirst : 0) | (last ? kChunkLast : 0);
+    FrameParts parts;
+    make_request(m.session, kChunkCmd, flags, (first ? kChunkHeader : 0) + n, &parts);
+    struct iovec iov[4] = {
+        {const_cast<uint8_t *>(parts.head), kLengthSize},
+        {const_cast<char *>(m.header.data()), first ? kChunkHeader : 0},
+        {const_cast<char *>(m.payload.data()) + m.sent, n},
+        {const_cast<uint8_t *>(parts.tail), parts.tail_size},
+    };
+    if (sm.sendv(id_, iov, 4) != 0) return;  // the link is failing; its close follows
+    m.sent += n;
+    if (last) outgoing_.pop_front();
+  }
+  if (!outgoing_.empty()) sm.notify_drained(id_);
+}
+
+bool Link::accept_response(Frame *f) {
+  // Late responses (timed out, or to a one-way send) end here.
+  if (!table_.sessions().finish(f->session)) return false;
+  if (f->size >= kRemoteErrorMarkerSize && std::memcmp(f->payload, kRemoteErrorMarker, kRemoteErrorMarkerSize) == 0) {
+    f->remote_error = true;
+    f->payload += kRemoteErrorMarkerSize;
+    f->size -= kRemoteErrorMarkerSize;
+  }
+  return true;
+}
+
+void Link::on_writable(SocketId) {
+  pump();
+}
+
+bool Link::take_chunk(const Frame &f) {
+  Reassembler::Result r = reassembler_.take(f);
+  if (r == Reassembler::Result::kMore) return true;
+  if (r == Reassembler::Result::kMessage) {
+    completed_.push_back(reassembler_.release());
+    Frame m = reassembler_.message();
+    m.payload = reinterpret_cast<const uint8_t *>(completed_.back().data());
+    if (!m.response || accept_response(&m)) frames_.push_back(m);
+    return true;
+  }
+  log_line(LogLevel::kError, "[cluster] link %lld: %s, closing it", static_cast<long long>(id_),
+           reassembler_.error().c_str());
+  pending_status_ = r == Reassembler::Result::kTooLarge ? -EMSGSIZE : -EPROTO;
+  return false;
 }
 
 int Link::respond_error(uint32_t session, const char *text, size_t size) {
@@ -159,7 +279,12 @@ void Link::end(int status) {
   }
   closed_ = true;
   std::vector<uint32_t> failed = table_.sessions().fail_link(id_);
-  table_.sink().on_close(*this, status, failed);
+  if (ready_) {
+    table_.sink().on_close(*this, status, failed);
+  } else {
+    // Its owner never had it: the connect failed.
+    table_.sink().on_connect(id_, status != 0 ? status : -ECONNRESET);
+  }
   release();
 }
 
@@ -187,7 +312,6 @@ void Link::on_data(SocketId, RingBuffer &in) {
 }
 
 void Link::read_batch(RingBuffer &in) {
-  SessionTable &sessions = table_.sessions();
   while (!closed_ && pending_status_ > 0) {
     // All that was read, contiguous: payloads handed out stay put until
     // the chunk is consumed.
@@ -202,21 +326,17 @@ void Link::read_batch(RingBuffer &in) {
       st = parse_frame(data + used, avail - used, &f, &error);
       if (st != ParseStatus::kFrame) break;
       used += f.wire_size;
-      if (take_extension(f)) continue;
-      if (f.response) {
-        // Late responses (timed out, or to a one-way send) end here.
-        if (!sessions.finish(f.session)) continue;
-        if (f.size >= kRemoteErrorMarkerSize &&
-            std::memcmp(f.payload, kRemoteErrorMarker, kRemoteErrorMarkerSize) == 0) {
-          f.remote_error = true;
-          f.payload += kRemoteErrorMarkerSize;
-          f.size -= kRemoteErrorMarkerSize;
-        }
+      if ((agreed_ & kFeatureLarge) != 0 && !f.response && f.cmd == kChunkCmd) {
+        if (take_chunk(f)) continue;
+        break;
       }
-      frames_.push_back(f);
+      if (take_extension(f)) continue;
+      if (!f.response || accept_response(&f)) frames_.push_back(f);
     }
     if (!frames_.empty()) table_.sink().on_frames(*this, frames_.data(), frames_.size());
+    completed_.clear();
     in.consume(used);
+    if (pending_status_ <= 0) return;  // a chunk broke the rules
     if (st == ParseStatus::kMalformed) {
       log_line(LogLevel::kError, "[cluster] link %lld: malformed frame, closing it: %s", static_cast<long long>(id_),
                error.c_str());

@@ -7,9 +7,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
+#include "cluster/chunks.h"
 #include "cluster/frame.h"
 #include "cluster/hello.h"
 #include "core/socket.h"
@@ -28,10 +30,16 @@ struct LinkOptions {
   // The kernel's TCP keepalive: first probe after this many idle seconds.
   // 0: the system's default.
   int keepalive_s = 0;
+  // The largest payload this side takes in one message. Beyond the base
+  // frame's limit, larger ones go as chunk frames where both ends agreed.
+  size_t max_payload = kMaxRequestPayload;
   // Offered in a hello (the connecting side) or accepted in one (the
   // listening side). A side with none of them never sends a hello; it
   // answers one with an ack that accepts nothing.
-  bool extended() const { return heartbeat_ms > 0; }
+  bool extended() const { return heartbeat_ms > 0 || max_payload > kMaxRequestPayload; }
+  uint32_t features() const {
+    return (heartbeat_ms > 0 ? kFeatureHeartbeat : 0) | (max_payload > kMaxRequestPayload ? kFeatureLarge : 0);
+  }
 };
 
 // Where links deliver; the Lua binding in the runtime, a recorder in tests.
@@ -78,6 +86,15 @@ class Link final : public SocketOwner, private TimerOwner {
   // Sends the hello (initiator) and arms the heartbeat; LinkTable calls it
   // once the link is up.
   void start();
+  // Up for its owner: a connecting link with extensions is, once its hello
+  // is answered (or kHelloWaitMs passed without an answer: a peer that
+  // knows no hello). LinkTable tells the sink on_connect then.
+  bool ready() const { return ready_; }
+  static constexpr int kHelloWaitMs = 1000;
+
+  // The largest payload the peer takes now: its own limit once it agreed
+  // to large payloads, the base frame's otherwise.
+  size_t limit(bool response) const;
 
   // A call that gives up after timeout_ms: its session number (0 or more),
   // or a negative error code; nothing stays pending on error.
@@ -97,14 +114,26 @@ class Link final : public SocketOwner, private TimerOwner {
   // SocketOwner
   void on_data(SocketId id, RingBuffer &in) override;
   void on_close(SocketId id, int status) override;
+  void on_writable(SocketId id) override;
 
  private:
-  // TimerOwner: the heartbeat, every options_.heartbeat_ms.
+  // TimerOwner: the heartbeat (every options_.heartbeat_ms) and the wait
+  // for the hello's answer.
   void on_timer(TimerId id, uint64_t arg) override;
+  void become_ready();
   // A frame of the extensions, handled here and never passed to the sink;
   // false for a frame the sink should see.
   bool take_extension(const Frame &f);
   int queue_control(uint32_t cmd, uint32_t session, const std::string &payload);
+  // A payload too large for one frame: copied, then sent chunk by chunk as
+  // the socket drains, so frames queued later are not held behind it.
+  int queue_large(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *payload, size_t size);
+  void pump();
+  // A response to a pending call (marking a remote error); false for a late
+  // one, which is dropped.
+  bool accept_response(Frame *f);
+  // A chunk frame; false once the link must close (pending_status_ set).
+  bool take_chunk(const Frame &f);
   int queue(const FrameParts &parts, const void *payload, size_t size);
   // Hands what the ring holds to the sink, kFlushEvery frames at a time.
   void read_batch(RingBuffer &in);
@@ -122,10 +151,23 @@ class Link final : public SocketOwner, private TimerOwner {
   bool seen_first_ = false;     // the first frame decides whether a hello came
   bool heard_ = false;          // anything at all arrived
   bool hello_pending_ = false;  // our hello awaits its ack
+  bool ready_ = true;
+  TimerId hello_timer_ = 0;
   uint32_t hello_session_ = 0;
   uint32_t agreed_ = 0;
   int64_t last_heard_us_ = 0;
   TimerId heartbeat_ = 0;
+  size_t peer_max_ = kMaxRequestPayload;
+  struct Outgoing {
+    std::string payload;
+    std::string header;
+    uint64_t flags;
+    uint32_t session;
+    size_t sent = 0;
+  };
+  std::deque<Outgoing> outgoing_;
+  Reassembler reassembler_;
+  std::deque<std::string> completed_;  // reassembled payloads of this chunk
   uint64_t pings_sent_ = 0;
   bool in_batch_ = false;
   int pending_status_ = 1;  // set while a batch runs: end(status) after it

@@ -59,7 +59,8 @@ void LinkTable::on_connect(SocketId id, int status) {
   auto it = others_.find(id);
   LinkOptions options = it == others_.end() ? LinkOptions{} : it->second;
   others_.erase(id);
-  if (status == 0) adopt(id, options, true);
+  // A link that still waits for its hello's answer is told later.
+  if (status == 0 && !adopt(id, options, true)->ready()) return;
   sink_.on_connect(id, status);
 }
 

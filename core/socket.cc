@@ -196,6 +196,13 @@ int SocketManager::set_send_limit(SocketId id, size_t limit) {
   return 0;
 }
 
+int SocketManager::notify_drained(SocketId id) {
+  Socket *s = find(id);
+  if (s == nullptr) return kErrUnknownSocket;
+  s->drain_wanted = true;
+  return 0;
+}
+
 int SocketManager::state(SocketId id) const {
   Socket *s = find(id);
   if (s == nullptr) return kErrUnknownSocket;
@@ -262,11 +269,6 @@ void SocketManager::on_ready(int, void *data, const PollEvent &ev) {
     do_write(s);
     s = find(id);
     if (s == nullptr) return;
-    if (s->out.empty() && s->state != kBroken && s->owner != nullptr) {
-      s->owner->on_writable(id);
-      s = find(id);
-      if (s == nullptr) return;
-    }
   }
   if (ev.readable && s->state == kOpen && !s->read_paused) do_read(id, ev.hangup);
 }

@@ -56,7 +56,8 @@ class SocketOwner {
   // Bytes arrived; the owner consumes what it can use from `in`.
   virtual void on_data(SocketId id, RingBuffer &in);
   virtual void on_datagram(SocketId id, const uint8_t *data, size_t n, const SockAddr &from);
-  // The send queue emptied after the kernel had pushed back.
+  // The send queue emptied after the kernel had pushed back, or after the
+  // owner asked with notify_drained().
   virtual void on_writable(SocketId id);
   // The peer ended the stream (status 0) or the connection failed. The id
   // stays valid until close(id). Never called for a local close().
@@ -101,6 +102,8 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   // Reads again on the next turn if reading was paused by the limit.
   int resume_read(SocketId id);
   int set_send_limit(SocketId id, size_t limit);
+  // on_writable follows the next time the send queue empties.
+  int notify_drained(SocketId id);
   // TCP keepalive probes after `idle_s` idle seconds, then every idle_s/3
   // (at least 1), and a dead peer after three unanswered.
   int set_keepalive(SocketId id, int idle_s);

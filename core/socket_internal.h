@@ -26,10 +26,12 @@ struct SocketManager::Socket {
   SocketKind kind = kStream;
   SocketState state = kOpen;
   SocketOwner *owner = nullptr;
-  bool dirty = false;        // in dirty_, waiting for the before-wait flush
-  bool want_write = false;   // the kernel said EAGAIN; wait for writable
-  bool read_paused = false;  // the read limit was reached
-  bool reread = false;       // in reread_
+  bool dirty = false;         // in dirty_, waiting for the before-wait flush
+  bool want_write = false;    // the kernel said EAGAIN; wait for writable
+  bool pushed_back = false;   // EAGAIN since the queue was last empty
+  bool drain_wanted = false;  // notify_drained() was asked
+  bool read_paused = false;   // the read limit was reached
+  bool reread = false;        // in reread_
   size_t read_limit = SIZE_MAX;
   size_t send_limit = 0;
   TimerId timer = 0;  // connect timeout or close linger

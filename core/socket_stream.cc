@@ -72,13 +72,22 @@ void SocketManager::do_write(Socket *s) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       s->want_write = true;
+      s->pushed_back = true;
       return;
     }
     fail(s, n < 0 ? -errno : -EPIPE);
     return;
   }
   s->out.shrink_if_idle(kIdleRingKeep);
-  if (s->state == kClosing) destroy(s->id);
+  if (s->state == kClosing) {
+    destroy(s->id);
+    return;
+  }
+  if ((s->pushed_back || s->drain_wanted) && s->owner != nullptr) {
+    s->pushed_back = s->drain_wanted = false;
+    // The owner may queue more here; flush_writes and the next turn see it.
+    s->owner->on_writable(s->id);
+  }
 }
 
 }  // namespace silly

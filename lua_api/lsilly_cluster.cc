@@ -148,15 +148,19 @@ int l_dispatch(lua_State *L) {
   return 0;
 }
 
-// The link options at idx, idx+1: heartbeat ms, keepalive seconds (0: off).
+// The link options from idx on: heartbeat ms, keepalive seconds (0: off),
+// largest payload taken.
 cluster::LinkOptions check_options(lua_State *L, int idx) {
   cluster::LinkOptions o;
   o.heartbeat_ms = static_cast<int>(luaL_optinteger(L, idx, 0));
   o.keepalive_s = static_cast<int>(luaL_optinteger(L, idx + 1, 0));
+  lua_Integer max = luaL_optinteger(L, idx + 2, static_cast<lua_Integer>(cluster::kMaxRequestPayload));
+  luaL_argcheck(L, max > 0 && max <= 0x7fffffff, idx + 2, "maxpayload out of range");
+  o.max_payload = static_cast<size_t>(max);
   return o;
 }
 
-// listen(addr, backlog, heartbeat, keepalive) -> fd | nil, err
+// listen(addr, backlog, heartbeat, keepalive, maxpayload) -> fd | nil, err
 int l_listen(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, true, &addr)) return 2;
@@ -164,7 +168,7 @@ int l_listen(lua_State *L) {
   return push_id(L, binding(L).links().listen(addr, backlog, check_options(L, 3)));
 }
 
-// connect(addr, timeout_ms, heartbeat, keepalive) -> fd | nil, err;
+// connect(addr, timeout_ms, heartbeat, keepalive, maxpayload) -> fd | nil, err;
 // on_connect(fd, status) follows.
 int l_connect(lua_State *L) {
   SockAddr addr;
@@ -205,8 +209,9 @@ bool read_request(lua_State *L, const char *fname, RequestArgs *a) {
   int taken = read_payload(L, 4, fname, &a->data, &a->size);
   if (taken == 0) luaL_error(L, "%s: marshal returned no data", fname);
   a->next = 4 + taken;
-  if (a->size <= cluster::kMaxRequestPayload) return true;
-  push_too_large(L, a->size, cluster::kMaxRequestPayload);
+  size_t limit = a->link != nullptr ? a->link->limit(false) : cluster::kMaxRequestPayload;
+  if (a->size <= limit) return true;
+  push_too_large(L, a->size, limit);
   return false;
 }
 
@@ -239,8 +244,8 @@ int l_response(lua_State *L) {
   if (read_payload(L, 3, "cluster.response", &data, &size) == 0) {
     return luaL_error(L, "cluster: marshal returned no data for a response");
   }
-  if (size > cluster::kMaxResponsePayload) return push_too_large(L, size, cluster::kMaxResponsePayload);
   if (link == nullptr) return push_failure(L, kErrUnknownSocket);
+  if (size > link->limit(true)) return push_too_large(L, size, link->limit(true));
   return push_ok(L, link->respond(session, data, size));
 }
 

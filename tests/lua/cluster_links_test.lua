@@ -174,10 +174,101 @@ local function extended_caller_base_listener()
 	server.close(lfd)
 end
 
+-- Payloads beyond one frame, where both ends set maxpayload.
+local function large_payloads()
+	local big = 32 << 20
+	local server_closes = {}
+	local server = node {maxpayload = big, close = function(_, errno) server_closes[#server_closes + 1] = errno end}
+	local lfd = T.ok(server.listen("127.0.0.1:0"))
+	local addr = tcp.sockname(lfd)
+	local client = node {maxpayload = big, timeout = 20000}
+	local fd = T.ok(client.connect(addr))
+	for _, size in ipairs({64 << 10, 1 << 20, 16 << 20}) do
+		local body = string.rep("0123456789abcdef", size // 16 - 1) .. string.format("%016d", size)
+		local r, err = client.call(fd, 1, body)
+		T.ok(r, err)
+		T.eq(#r, size, size .. " bytes came back")
+		T.ok(r == body, size .. " bytes came back byte for byte")
+	end
+	-- A small call made while 16 MiB is on its way finishes first.
+	local order = {}
+	local wg = waitgroup.new()
+	local body = string.rep("x", 16 << 20)
+	wg:fork(function()
+		local r = client.call(fd, 1, body)
+		order[#order + 1] = r == body and "big" or "big failed"
+	end)
+	wg:fork(function()
+		local r = client.call(fd, 1, "small")
+		order[#order + 1] = r == "small" and "small" or "small failed"
+	end)
+	wg:wait()
+	T.eq(table.concat(order, ","), "small,big", "the small call did not wait for the big one")
+	-- Over a limit: the peer's, or towards a peer that agreed to nothing.
+	local small_server = node {maxpayload = 1 << 20}
+	local sfd = T.ok(small_server.listen("127.0.0.1:0"))
+	local fd2 = T.ok(client.connect(tcp.sockname(sfd)))
+	local r, err = client.call(fd2, 1, string.rep("y", 2 << 20))
+	T.eq(r, nil)
+	T.eq(err, "payload too large: 2097152 bytes (at most 1048576)", "the peer's own limit")
+	T.eq(client.call(fd2, 1, string.rep("y", 1 << 20)), string.rep("y", 1 << 20))
+	local base = node()
+	local bfd = T.ok(base.listen("127.0.0.1:0"))
+	local fd3 = T.ok(client.connect(tcp.sockname(bfd)))
+	r, err = client.call(fd3, 1, string.rep("z", 70000))
+	T.eq(err, "payload too large: 70000 bytes (at most 65519)", "a base peer takes one frame")
+	T.eq(#server_closes, 0)
+	client.close(fd)
+	client.close(fd2)
+	client.close(fd3)
+	server.close(lfd)
+	small_server.close(sfd)
+	base.close(bfd)
+end
+
+-- A peer that lies about sizes is closed with EMSGSIZE; nothing grows.
+local function lying_peer()
+	local closes = {}
+	local server = node {maxpayload = 1 << 20, close = function(_, errno) closes[#closes + 1] = errno end}
+	local lfd = T.ok(server.listen("127.0.0.1:0"))
+	local function frame(session, cmd, trace, body)
+		local f = string.pack("<c" .. #body .. "I8I4I4", body, trace, cmd, session)
+		return string.pack(">I2", #f) .. f
+	end
+	local function agreed_link()
+		local fd = T.ok(tcp.connect(tcp.sockname(lfd)))
+		local hello = "\xffSILLY" .. string.pack("<I1I4I4", 1, 2, 1 << 20)
+		T.ok(tcp.write(fd, frame(99, 0xfffffff0, 0, hello)))
+		local len = string.unpack(">I2", T.ok(tcp.read(fd, 2)))
+		local ack = T.ok(tcp.read(fd, len))
+		local features = string.unpack("<I4", ack, 8)
+		T.eq(features, 2, "the listener agreed to large payloads")
+		return fd
+	end
+	local first, last = 1, 2
+	-- Announces 100 MiB, over the listener's 1 MiB.
+	local fd = agreed_link()
+	local header = string.pack("<I4I4I8", 100 << 20, 1, 0)
+	tcp.write(fd, frame(5, 0xfffffff3, first, header .. string.rep("a", 1000)))
+	T.eq(tcp.read(fd, 1), nil, "the link was closed")
+	-- Announces 1000 bytes, then sends more.
+	fd = agreed_link()
+	header = string.pack("<I4I4I8", 1000, 1, 0)
+	tcp.write(fd, frame(6, 0xfffffff3, first, header .. string.rep("b", 900)))
+	tcp.write(fd, frame(6, 0xfffffff3, last, string.rep("b", 900)))
+	T.eq(tcp.read(fd, 1), nil, "the link was closed")
+	time.sleep(10)
+	T.eq(closes[1], silly_errno.EMSGSIZE)
+	T.eq(closes[2], silly_errno.EMSGSIZE)
+	server.close(lfd)
+end
+
 T.run(function()
 	per_call_timeouts()
 	stopped_peer()
 	silent_peer()
 	base_peer_on_extended_listener()
 	extended_caller_base_listener()
+	large_payloads()
+	lying_peer()
 end)

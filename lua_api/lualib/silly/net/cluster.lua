@@ -218,13 +218,17 @@ local function new(conf)
 		error("cluster.new: conf.timeout must be a positive integer (ms)", 2)
 	end
 	-- Options beyond the original framework; none set: the base wire.
-	for _, k in ipairs({"heartbeat", "keepalive"}) do
+	for _, k in ipairs({"heartbeat", "keepalive", "maxpayload"}) do
 		local v = conf[k]
 		if v ~= nil and (mtype(v) ~= "integer" or v <= 0) then
 			error("cluster.new: conf." .. k .. " must be a positive integer, got " .. tostring(v), 2)
 		end
 	end
 	local heartbeat, keepalive = conf.heartbeat or 0, conf.keepalive or 0
+	local maxpayload = conf.maxpayload or cc.MAX_REQUEST
+	if maxpayload > 0x7fffffff then
+		error("cluster.new: conf.maxpayload must be at most 2^31 - 1, got " .. maxpayload, 2)
+	end
 
 	-- __fdaddr (fd -> address of each open link and listener) is the
 	-- documented view scripts may read; links holds the records.
@@ -234,7 +238,7 @@ local function new(conf)
 		if type(addr) ~= "string" then
 			error("cluster.listen: address string expected, got " .. type(addr), 2)
 		end
-		local fd, err = cc.listen(addr, backlog or 128, heartbeat, keepalive)
+		local fd, err = cc.listen(addr, backlog or 128, heartbeat, keepalive, maxpayload)
 		if not fd then
 			return nil, err
 		end
@@ -253,7 +257,7 @@ local function new(conf)
 		end
 		local rec = {inst = inst, addr = addr}
 		local fd, err = net._connect("cluster.connect", links, rec, function()
-			return cc.connect(target, timeout, heartbeat, keepalive)
+			return cc.connect(target, timeout, heartbeat, keepalive, maxpayload)
 		end)
 		if not fd then
 			return nil, err
