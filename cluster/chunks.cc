@@ -25,12 +25,6 @@ std::string encode_chunk_header(uint32_t total, uint32_t cmd, uint64_t traceid) 
   return h;
 }
 
-size_t Reassembler::buffered() const {
-  size_t n = 0;
-  for (const auto &kv : open_) n += kv.second.data.size();
-  return n;
-}
-
 Reassembler::Result Reassembler::fail(Result r, std::string why) {
   error_ = std::move(why);
   return r;
@@ -63,16 +57,15 @@ Reassembler::Result Reassembler::take(const Frame &f) {
     return fail(Result::kMalformed, "a chunk of no message");
   }
   Open &m = it->second;
-  if (m.data.size() + size > m.total) {
-    open_.erase(it);
-    return fail(Result::kTooLarge, "chunks beyond the size the message announced");
+  if (m.data.size() + size > m.total) return fail(Result::kTooLarge, "chunks beyond the size the message announced");
+  if (buffered_ + size > limit_) {
+    return fail(Result::kTooLarge, "messages open at once over the limit of " + std::to_string(limit_));
   }
   m.data.append(reinterpret_cast<const char *>(data), size);
+  buffered_ += size;
   if ((flags & kChunkLast) == 0) return Result::kMore;
-  if (m.data.size() != m.total) {
-    open_.erase(it);
-    return fail(Result::kMalformed, "a message that ended short of its size");
-  }
+  if (m.data.size() != m.total) return fail(Result::kMalformed, "a message that ended short of its size");
+  buffered_ -= m.data.size();
   done_data_ = std::move(m.data);
   done_ = Frame{};
   done_.response = response;

@@ -8,7 +8,8 @@
 //
 // Chunks of one message come in order; chunks of different messages and
 // whole base frames may come between them. The receiver keeps each message
-// until its last chunk, never more than its own limit for one message.
+// until its last chunk, and never holds more than its own limit for one
+// message, in all open messages together.
 #pragma once
 
 #include <cstddef>
@@ -53,7 +54,7 @@ class Reassembler {
   std::string release() { return std::move(done_data_); }
   const std::string &error() const { return error_; }
   size_t open() const { return open_.size(); }
-  size_t buffered() const;
+  size_t buffered() const { return buffered_; }
 
  private:
   struct Open {
@@ -65,6 +66,7 @@ class Reassembler {
   Result fail(Result r, std::string why);
 
   size_t limit_;
+  size_t buffered_ = 0;
   std::map<uint64_t, Open> open_;  // by (response bit << 32 | session)
   std::string done_data_;
   Frame done_;
