@@ -35,7 +35,8 @@ int main(int argc, char **argv) {
       if (c == '/') c = '.';
     }
     out << "const char kSrc" << i << "[] = {";
-    for (unsigned char c : src) out << static_cast<int>(c) << ',';
+    // Bytes as signed values, so that UTF-8 in a comment fits a char.
+    for (char c : src) out << static_cast<int>(static_cast<signed char>(c)) << ',';
     out << "0};\n";
     names.emplace_back(name, path);
   }

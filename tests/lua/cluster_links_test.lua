@@ -263,6 +263,52 @@ local function lying_peer()
 	server.close(lfd)
 end
 
+-- A peer handle through a restart of its node: calls fail or wait while
+-- it is down, then work again with no action from the script.
+local function restarting_peer()
+	local port = T.port()
+	local addr = "127.0.0.1:" .. port
+	local closes = {}
+	local client = node {timeout = 2000, close = function(fd, errno) closes[#closes + 1] = {fd, errno} end}
+	local p = client.peer(addr)
+	-- First use with nobody there: the connect error, at once.
+	local r, err = client.call(p, 1, "anyone?", 2000)
+	T.eq(r, nil)
+	T.eq(err, "Connection refused", "the connect error reaches the call")
+	local _, pid = T.start("helper_cluster_server.lua", "--port=" .. port)
+	-- The reconnect task is in its backoff; the call waits for the link.
+	T.eq(client.call(p, 1, "hello", 10000), "hello", "connects on use, within the call's timeout")
+	local fd = p.fd
+	T.eq(client.__fdaddr[fd], addr)
+	T.kill(pid, "KILL")
+	time.sleep(50)
+	T.eq(closes[#closes][1], fd, "the close callback still hears of the peer's fd")
+	-- Down: a short call gives up with "timeout" or the connect error.
+	r, err = client.call(p, 1, "down", 50)
+	T.eq(r, nil)
+	T.ok(err == "timeout" or err == "Connection refused", "a call while down: " .. tostring(err))
+	local _, pid2 = T.start("helper_cluster_server.lua", "--port=" .. port)
+	local t0 = time.monotonic()
+	T.eq(client.call(p, 1, "back", 15000), "back", "works again after the restart")
+	local took = time.monotonic() - t0
+	print(string.format("peer reconnected %d ms after its node came back", took))
+	T.le(took, 10 * 1000, "within the 5 s backoff cap and a margin")
+	T.eq(p.reconnects, 1)
+	T.ok(p.fd ~= fd, "over a new link")
+	-- send and close take the peer too; closed is for good.
+	T.ok(client.send(p, 1, "one way"))
+	T.ok(client.close(p))
+	time.sleep(20)
+	T.eq(client.__fdaddr[fd], nil)
+	r, err = client.call(p, 1, "after close")
+	T.eq(err, "closed", "a closed peer stays closed")
+	time.sleep(300)
+	T.eq(p.running, false, "no reconnect after close")
+	local other = node()
+	T.raises(function() other.call(p, 1, "x") end, "cluster.call: the peer belongs to another instance")
+	T.kill(pid2, "KILL")
+end
+
 T.run(function()
 	per_call_timeouts()
 	stopped_peer()
@@ -271,4 +317,5 @@ T.run(function()
 	extended_caller_base_listener()
 	large_payloads()
 	lying_peer()
+	restarting_peer()
 end)

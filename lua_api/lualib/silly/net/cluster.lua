@@ -9,6 +9,7 @@ local silly = require "silly"
 local net = require "silly.net"
 local cc = require "silly.cluster.c"
 local logger = require "silly.logger"
+local peers = require "silly.net.cluster.peer"
 
 local pcall = pcall
 local type = type
@@ -100,6 +101,9 @@ local function drop_link(fd, errno, failed)
 	end
 	if not rec.listener then
 		spawn(rec.inst.__event.close, fd, errno)
+	end
+	if rec.peer then
+		peers.dropped(rec.peer, rec.inst.close)
 	end
 end
 
@@ -246,17 +250,18 @@ local function new(conf)
 		return fd
 	end
 
-	function inst.connect(addr)
+	-- A link to addr; `peer` is the handle that owns it, if any.
+	local function connect(fname, addr, peer)
 		if type(addr) ~= "string" then
-			error("cluster.connect: address string expected, got " .. type(addr), 2)
+			error(fname .. ": address string expected, got " .. type(addr), 3)
 		end
-		silly._checkblock("cluster.connect")
+		silly._checkblock(fname)
 		local target, rerr = resolve(addr)
 		if not target then
 			return nil, rerr
 		end
-		local rec = {inst = inst, addr = addr}
-		local fd, err = net._connect("cluster.connect", links, rec, function()
+		local rec = {inst = inst, addr = addr, peer = peer}
+		local fd, err = net._connect(fname, links, rec, function()
 			return cc.connect(target, timeout, heartbeat, keepalive, maxpayload)
 		end)
 		if not fd then
@@ -266,19 +271,54 @@ local function new(conf)
 		return fd
 	end
 
+	function inst.connect(addr)
+		return connect("cluster.connect", addr)
+	end
+
+	-- A handle that call, send and close take in place of an fd: it
+	-- connects on first use and reconnects after its link drops.
+	function inst.peer(addr)
+		if type(addr) ~= "string" then
+			error("cluster.peer: address string expected, got " .. type(addr), 2)
+		end
+		local p
+		p = peers.new(addr, function(a)
+			return connect("cluster.peer", a, p)
+		end)
+		p.inst = inst
+		return p
+	end
+
+	-- The fd behind fd_or_peer for fname, waiting up to ms for a peer's
+	-- link; fd, ms left, or nil and why.
+	local function link_of(fname, fd, ms)
+		if mtype(fd) == "integer" then
+			return fd, ms
+		end
+		if not peers.is(fd) then
+			error(fname .. ": fd (integer) expected, got " .. type(fd), 3)
+		elseif fd.inst ~= inst then
+			error(fname .. ": the peer belongs to another instance", 3)
+		end
+		return peers.wait(fd, ms, fname, inst.close)
+	end
+
 	local unmarshal = conf.unmarshal
 
 	-- call(fd, cmd, obj [, timeout_ms]): without timeout_ms, the
 	-- instance's timeout.
 	function inst.call(fd, cmd, obj, ms)
-		if mtype(fd) ~= "integer" then
-			error("cluster.call: fd (integer) expected, got " .. type(fd), 2)
-		end
 		if ms == nil then
 			ms = timeout
 		elseif mtype(ms) ~= "integer" or ms <= 0 then
 			error("cluster.call: timeout must be a positive integer (ms), got " .. tostring(ms), 2)
 		end
+		local why
+		fd, why = link_of("cluster.call", fd, ms)
+		if not fd then
+			return nil, why
+		end
+		ms = why
 		local rec = links[fd]
 		if not rec or rec.inst ~= inst or rec.listener then
 			return nil, "closed"
@@ -321,6 +361,12 @@ local function new(conf)
 	end
 
 	function inst.send(fd, cmd, obj)
+		if peers.is(fd) and fd.inst == inst then
+			fd = peers.current(fd, inst.close)
+			if not fd then
+				return nil, "closed"
+			end
+		end
 		check_fd("cluster.send", fd)
 		local rec = links[fd]
 		if not rec or rec.inst ~= inst or rec.listener then
@@ -334,6 +380,13 @@ local function new(conf)
 	end
 
 	function inst.close(fd)
+		if peers.is(fd) and fd.inst == inst then -- stopped for good
+			local pfd = peers.close(fd)
+			if pfd then
+				inst.close(pfd)
+			end
+			return true, "connected"
+		end
 		if type(fd) == "string" then -- a listen address
 			for id, rec in pairs(links) do
 				if rec.inst == inst and rec.listener and rec.addr == fd then

@@ -1,0 +1,148 @@
+-- silly.net.cluster.peer: what inst.peer("host:port") returns. A peer
+-- connects on first use, reconnects after its link drops (backoff from
+-- 100 ms doubling to 5 s, with jitter), and lets a call made while it is
+-- down wait for the link within that call's own timeout.
+local silly = require "silly"
+local time = require "silly.time"
+local logger = require "silly.logger"
+
+local M = {}
+
+local BACKOFF_MIN, BACKOFF_MAX = 100, 5000
+
+local mt = {
+	__name = "cluster.peer",
+	__tostring = function(p)
+		return "cluster.peer(" .. p.addr .. ")"
+	end,
+}
+
+-- connect(addr) makes the link (suspending) and returns fd or nil, err.
+function M.new(addr, connect)
+	return setmetatable({
+		addr = addr,
+		connect = connect,
+		fd = nil,
+		closed = false,
+		running = false,
+		waiters = {}, -- task -> timer id of its deadline
+		backoff = BACKOFF_MIN,
+		up_once = false,
+		reconnects = 0,
+	}, mt)
+end
+
+function M.is(v)
+	return getmetatable(v) == mt
+end
+
+local function wake_all(p, v)
+	local ws = p.waiters
+	p.waiters = {}
+	for co, timer in pairs(ws) do
+		time.cancel(timer)
+		silly._wake(co, v)
+	end
+end
+
+-- ±20 %, so that many nodes that lost one peer do not all call at once.
+local function jitter(ms)
+	return ms * (80 + math.random(0, 40)) // 100
+end
+
+-- One task per peer while it is down: connect until up or closed.
+local function reconnect(p)
+	while not p.closed and not p.fd do
+		local fd, err = p.connect(p.addr)
+		if fd and p.closed then
+			return fd -- closed meanwhile: the caller closes it
+		elseif fd then
+			p.fd = fd
+			p.backoff = BACKOFF_MIN
+			if p.up_once then
+				p.reconnects = p.reconnects + 1
+				logger.info("[cluster] peer", p.addr, "reconnected")
+			end
+			p.up_once = true
+			wake_all(p, fd)
+		else
+			p.last_error = err
+			wake_all(p, {err})
+			local ms = jitter(p.backoff)
+			logger.warn("[cluster] peer", p.addr, "unreachable:", err, "- next try in", ms, "ms")
+			p.backoff = math.min(p.backoff * 2, BACKOFF_MAX)
+			time.sleep(ms)
+		end
+	end
+end
+
+-- `close_fd` closes a link that came up after the peer was closed.
+local function start(p, close_fd)
+	if p.running or p.closed then
+		return
+	end
+	p.running = true
+	silly.fork(function()
+		local stray = reconnect(p)
+		p.running = false
+		if stray then
+			close_fd(stray)
+		end
+	end)
+end
+
+-- The peer's fd, waiting up to `ms` for its link; returns fd, ms left, or
+-- nil and "timeout", "closed" or the connect error.
+function M.wait(p, ms, fname, close_fd)
+	if p.closed then
+		return nil, "closed"
+	end
+	if p.fd then
+		return p.fd, ms
+	end
+	local co = silly._checkblock(fname)
+	start(p, close_fd)
+	local t0 = time.monotonic()
+	p.waiters[co] = time.after(ms, function()
+		if p.waiters[co] then
+			p.waiters[co] = nil
+			silly._wake(co, "timeout")
+		end
+	end)
+	local v = silly._suspend(fname, "WAIT")
+	if type(v) == "table" then
+		return nil, v[1]
+	elseif type(v) ~= "number" then
+		return nil, v
+	end
+	local left = ms - (time.monotonic() - t0)
+	return v, left > 0 and left or 1
+end
+
+-- The fd now, or nil (and a reconnect starts) while the peer is down.
+function M.current(p, close_fd)
+	if not p.fd then
+		start(p, close_fd)
+	end
+	return p.fd
+end
+
+-- Its link closed: reconnect, unless the peer was closed.
+function M.dropped(p, close_fd)
+	p.fd = nil
+	if not p.closed then
+		logger.warn("[cluster] peer", p.addr, "link lost, reconnecting")
+		start(p, close_fd)
+	end
+end
+
+-- Stops the peer for good; returns its fd if a link was up.
+function M.close(p)
+	p.closed = true
+	wake_all(p, "closed")
+	local fd = p.fd
+	p.fd = nil
+	return fd
+end
+
+return M
