@@ -123,9 +123,12 @@ void Link::on_timer(TimerId, uint64_t arg) {
     end(-ETIMEDOUT);  // destroys this link
     return;
   }
+  if (ping_unanswered_) stats_.pings_missed++;
+  ping_unanswered_ = false;
   if ((agreed_ & kFeatureHeartbeat) != 0 && silent_ms >= options_.heartbeat_ms) {
     queue_control(kPingCmd, 0, std::string());
-    pings_sent_++;
+    stats_.pings_sent++;
+    ping_unanswered_ = true;
   }
   heartbeat_ = table_.loop().add_timer(options_.heartbeat_ms, this, kHeartbeatTimer);
 }
@@ -137,7 +140,9 @@ int Link::queue(const FrameParts &parts, const void *payload, size_t size) {
       {const_cast<void *>(payload), size},
       {const_cast<uint8_t *>(parts.tail), parts.tail_size},
   };
-  return table_.sockets().sendv(id_, iov, 3);
+  int rc = table_.sockets().sendv(id_, iov, 3);
+  if (rc == 0) stats_.bytes_out += kLengthSize + size + parts.tail_size;
+  return rc;
 }
 
 size_t Link::limit(bool response) const {
@@ -216,6 +221,7 @@ void Link::pump() {
         {const_cast<uint8_t *>(parts.tail), parts.tail_size},
     };
     if (sm.sendv(id_, iov, 4) != 0) return;  // the link is failing; its close follows
+    stats_.bytes_out += kLengthSize + (first ? kChunkHeader : 0) + n + parts.tail_size;
     m.sent += n;
     if (last) outgoing_.pop_front();
   }
@@ -300,6 +306,7 @@ void Link::on_close(SocketId, int status) {
 
 void Link::on_data(SocketId, RingBuffer &in) {
   heard_ = true;
+  ping_unanswered_ = false;
   last_heard_us_ = monotonic_us();
   in_batch_ = true;
   read_batch(in);
@@ -333,6 +340,7 @@ void Link::read_batch(RingBuffer &in) {
       if (take_extension(f)) continue;
       if (!f.response || accept_response(&f)) frames_.push_back(f);
     }
+    stats_.bytes_in += used;  // before the sink: a caller it resumes may look
     if (!frames_.empty()) table_.sink().on_frames(*this, frames_.data(), frames_.size());
     completed_.clear();
     in.consume(used);

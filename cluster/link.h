@@ -109,7 +109,17 @@ class Link final : public SocketOwner, private TimerOwner {
   std::vector<uint32_t> close();
 
   size_t pending() const;
-  uint64_t pings_sent() const { return pings_sent_; }
+
+  // What cluster.stats() reports per link.
+  struct Stats {
+    uint64_t bytes_in = 0;   // frames read, whole
+    uint64_t bytes_out = 0;  // frames queued, whole
+    uint64_t timeouts = 0;   // calls on this link that ran out of time
+    uint64_t pings_sent = 0;
+    uint64_t pings_missed = 0;  // heartbeat intervals a ping went unanswered
+  };
+  const Stats &stats() const { return stats_; }
+  void count_timeout() { stats_.timeouts++; }
 
   // SocketOwner
   void on_data(SocketId id, RingBuffer &in) override;
@@ -157,6 +167,8 @@ class Link final : public SocketOwner, private TimerOwner {
   uint32_t agreed_ = 0;
   int64_t last_heard_us_ = 0;
   TimerId heartbeat_ = 0;
+  bool ping_unanswered_ = false;
+  Stats stats_;
   size_t peer_max_ = kMaxRequestPayload;
   struct Outgoing {
     std::string payload;

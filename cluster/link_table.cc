@@ -81,7 +81,9 @@ void LinkTable::on_timer(TimerId, uint64_t arg) {
   int64_t link_id = 0;
   if (!sessions_.expire(session, &link_id)) return;
   Link *link = find(link_id);
-  if (link != nullptr) sink_.on_timeout(*link, session);
+  if (link == nullptr) return;
+  link->count_timeout();
+  sink_.on_timeout(*link, session);
 }
 
 }  // namespace cluster

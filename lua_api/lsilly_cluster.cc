@@ -267,6 +267,28 @@ int l_stats(lua_State *L) {
   return 2;
 }
 
+// linkstats(fd) -> {pending, timeouts, pings_sent, pings_missed, bytes_in,
+// bytes_out, features} | nil
+int l_linkstats(lua_State *L) {
+  cluster::Link *link = check_link(L, 1);
+  if (link == nullptr) return 0;
+  const cluster::Link::Stats &st = link->stats();
+  const struct {
+    const char *name;
+    uint64_t value;
+  } fields[] = {
+      {"pending", link->pending()},      {"timeouts", st.timeouts}, {"pings_sent", st.pings_sent},
+      {"pings_missed", st.pings_missed}, {"bytes_in", st.bytes_in}, {"bytes_out", st.bytes_out},
+      {"features", link->agreed()},
+  };
+  lua_createtable(L, 0, static_cast<int>(sizeof(fields) / sizeof(fields[0])));
+  for (const auto &f : fields) {
+    lua_pushinteger(L, static_cast<lua_Integer>(f.value));
+    lua_setfield(L, -2, f.name);
+  }
+  return 1;
+}
+
 ClusterBinding &ensure_binding(lua_State *L) {
   LuaHost *host = LuaHost::from(L);
   HostPart *part = host->part(kPartName);
@@ -283,9 +305,9 @@ uint32_t cluster_next_session(lua_State *L) {
 int open_silly_cluster(lua_State *L) {
   ClusterBinding &b = ensure_binding(L);
   const luaL_Reg fns[] = {
-      {"dispatch", l_dispatch}, {"listen", l_listen}, {"connect", l_connect},   {"close", l_close},
-      {"request", l_request},   {"send", l_send},     {"response", l_response}, {"error", l_error},
-      {"stats", l_stats},       {nullptr, nullptr},
+      {"dispatch", l_dispatch}, {"listen", l_listen},       {"connect", l_connect},   {"close", l_close},
+      {"request", l_request},   {"send", l_send},           {"response", l_response}, {"error", l_error},
+      {"stats", l_stats},       {"linkstats", l_linkstats}, {nullptr, nullptr},
   };
   luaL_newlibtable(L, fns);
   lua_pushlightuserdata(L, &b);

@@ -48,6 +48,13 @@ local function per_call_timeouts()
 	T.ge(short_ms, 50, "not before its 50 ms")
 	T.le(short_ms, 1000, "long before the other call's deadline")
 	T.eq(long_res, "300", "the 2000 ms call outlived the instance's 100 ms timeout")
+	local st = cluster.stats().links[fd]
+	T.eq(st.timeouts, 1, "the link counts its timeout")
+	T.eq(st.pending, 0)
+	T.eq(st.addr, tcp.sockname(lfd))
+	T.eq(st.features, 0, "no options, no extensions")
+	T.ge(st.bytes_out, 2 * (2 + 3 + 16), "two requests went out")
+	T.ge(st.bytes_in, 2 + 3 + 4, "a response came in")
 	local r, err = client.call(fd, 2, "300")
 	T.eq(r, nil)
 	T.eq(err, "timeout", "without a fourth argument, the instance's 100 ms")
@@ -95,8 +102,21 @@ local function stopped_peer()
 	local results, wait = pending_calls(client, fd, 100)
 	time.sleep(3 * hb) -- pings are answered meanwhile: the link stays
 	T.eq(client.__fdaddr[fd], addr, "a live peer that is slow to answer keeps its link")
+	local st = cluster.stats().links[fd]
+	T.eq(st.pending, 100)
+	T.eq(st.features & 1, 1, "both ends agreed to heartbeats")
+	T.ge(st.pings_sent, 1, "an idle link was pinged")
+	T.eq(st.pings_missed, 0, "and the pings were answered")
 	T.kill(pid, "STOP")
 	local t0 = time.monotonic()
+	local missed = 0
+	silly.fork(function()
+		while client.__fdaddr[fd] do
+			local now = cluster.stats().links[fd]
+			missed = now and math.max(missed, now.pings_missed) or missed
+			time.sleep(10)
+		end
+	end)
 	wait()
 	local took = time.monotonic() - t0
 	T.kill(pid, "CONT")
@@ -107,6 +127,7 @@ local function stopped_peer()
 	time.sleep(10)
 	T.eq(#closes, 1)
 	T.eq(closes[1][2], silly_errno.ETIMEDOUT, "the close callback got ETIMEDOUT")
+	T.ge(missed, 1, "pings went unanswered before the close")
 	T.eq(cluster.stats().pending, 0)
 	-- The resumed peer still serves; the old link is gone on both sides.
 	local fd2 = T.ok(client.connect(addr))
@@ -294,6 +315,7 @@ local function restarting_peer()
 	print(string.format("peer reconnected %d ms after its node came back", took))
 	T.le(took, 10 * 1000, "within the 5 s backoff cap and a margin")
 	T.eq(p.reconnects, 1)
+	T.eq(cluster.stats().links[p.fd].reconnects, 1, "stats count the reconnect")
 	T.ok(p.fd ~= fd, "over a new link")
 	-- send and close take the peer too; closed is for good.
 	T.ok(client.send(p, 1, "one way"))

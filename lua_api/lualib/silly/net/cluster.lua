@@ -413,10 +413,21 @@ end
 
 M.new = new
 
--- Pending calls and responses dropped as late or unknown.
+-- Pending calls and responses dropped as late or unknown, and per open
+-- link (by fd): its address, pending calls, timeouts, reconnects of its
+-- peer handle, pings sent and missed, bytes in and out.
 function M.stats()
 	local pending, dropped = cc.stats()
-	return {pending = pending, dropped = dropped}
+	local per_link = {}
+	for fd, rec in pairs(links) do
+		local st = not rec.listener and cc.linkstats(fd)
+		if st then
+			st.addr = rec.addr
+			st.reconnects = rec.peer and rec.peer.reconnects or 0
+			per_link[fd] = st
+		end
+	end
+	return {pending = pending, dropped = dropped, links = per_link}
 end
 
 return M
