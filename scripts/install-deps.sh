@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   libmsgpack-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3-msgpack
   clang clang-format libclang-rt-14-dev
-  procps psmisc
+  procps psmisc iproute2
 )
 
 missing=()

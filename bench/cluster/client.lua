@@ -2,6 +2,9 @@
 --   --mode=latency  one caller, sequential calls: p50/p99 in µs
 --   --mode=calls    --callers=100 concurrent callers for --seconds: calls/s
 --   --mode=sends    one-way sends for --seconds: sends/s received
+--   --mode=bulk     sequential --bytes calls for --seconds: MB/s both ways
+--   --mode=mixed    latency mode while another task makes --bytes calls
+-- --heartbeat=MS and --maxpayload=BYTES set those options.
 -- Prints one line "key=value ...".
 local silly = require "silly"
 local time = require "silly.time"
@@ -18,6 +21,8 @@ local node = cluster.new {
 	unmarshal = function(_, _, p, n) return tostring(p, n) end,
 	call = function() end,
 	close = function() end,
+	heartbeat = tonumber(env.get("heartbeat")),
+	maxpayload = tonumber(env.get("maxpayload")),
 }
 local fd = assert(node.connect("127.0.0.1:" .. env.get("port")))
 local call, send = node.call, node.send
@@ -35,7 +40,17 @@ local function cpu_seconds()
 	return (tonumber(fields[12]) + tonumber(fields[13])) / 100
 end
 
-if mode == "latency" then
+local bulk = string.rep("B", tonumber(env.get("bytes") or (1 << 20)))
+
+if mode == "latency" or mode == "mixed" then
+	local busy = mode == "mixed"
+	if busy then
+		silly.fork(function()
+			while busy do
+				assert(call(fd, 1, bulk) == bulk)
+			end
+		end)
+	end
 	for _ = 1, 2000 do -- warm up
 		call(fd, 1, msg)
 	end
@@ -46,8 +61,18 @@ if mode == "latency" then
 		call(fd, 1, msg)
 		lat[i] = now() - t0
 	end
+	busy = false
 	table.sort(lat)
 	print(string.format("p50_us=%d p99_us=%d calls=%d", lat[n // 2], lat[n * 99 // 100], n))
+elseif mode == "bulk" then
+	local t0, calls = now(), 0
+	local deadline = t0 + seconds * 1e6
+	while now() < deadline do
+		assert(call(fd, 1, bulk) == bulk)
+		calls = calls + 1
+	end
+	local secs = (now() - t0) / 1e6
+	print(string.format("mb_per_s=%.1f calls=%d", 2 * #bulk * calls / secs / 1e6, calls))
 elseif mode == "calls" then
 	local count, running = 0, true
 	for _ = 1, callers do

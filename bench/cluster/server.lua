@@ -1,7 +1,7 @@
 -- Cluster benchmark server: 16-byte payloads with a string codec.
 -- cmd 1 echoes; cmd 2 is one-way (counted, no response); cmd 3 returns
 -- how many one-way sends arrived.
--- silly server.lua --port=N
+-- silly server.lua --port=N [--heartbeat=MS] [--maxpayload=BYTES]
 local silly = require "silly"
 local env = require "silly.env"
 local cluster = require "silly.net.cluster"
@@ -23,5 +23,7 @@ local node = cluster.new {
 		end
 	end,
 	close = function() end,
+	heartbeat = tonumber(env.get("heartbeat")),
+	maxpayload = tonumber(env.get("maxpayload")),
 }
 assert(node.listen("127.0.0.1:" .. env.get("port")))

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -285,6 +286,27 @@ TEST_F(SocketTest, ErrorsAreNegativeCodesWithMessages) {
   SockAddr addr = loopback(free_port());
   ASSERT_GT(sockets_.listen(addr, 16, &rec_), 0);
   EXPECT_EQ(sockets_.listen(addr, 16, &rec_), -EADDRINUSE);
+}
+
+// set_keepalive reaches the kernel: ss(8) shows the connection's keepalive
+// timer at seconds, not at the system default of two hours.
+TEST_F(SocketTest, KeepaliveReachesTheKernel) {
+  SockAddr addr = loopback(free_port());
+  ASSERT_GT(sockets_.listen(addr, 16, &rec_), 0);
+  SocketId cid = sockets_.connect(addr, nullptr, 1000, &rec_);
+  ASSERT_TRUE(spin([&] { return rec_.connected.count(cid) != 0; }));
+  ASSERT_EQ(sockets_.set_keepalive(cid, 7), 0);
+  std::string local = sockets_.local_address(cid);
+  std::string cmd = "ss -tnoH state established '( sport = :" + local.substr(local.rfind(':') + 1) + " )' 2>&1";
+  std::string out;
+  if (FILE *p = popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (fgets(buf, sizeof(buf), p) != nullptr) out += buf;
+    pclose(p);
+  }
+  EXPECT_NE(out.find("timer:(keepalive,"), std::string::npos) << out;
+  EXPECT_EQ(out.find("min"), std::string::npos) << "the default two-hour timer: " << out;
+  EXPECT_EQ(sockets_.set_keepalive(424242, 7), kErrUnknownSocket);
 }
 
 // The loop hands each socket's events to that socket's owner only.

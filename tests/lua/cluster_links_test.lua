@@ -160,11 +160,12 @@ local function silent_peer()
 	tcp.close(lfd)
 end
 
--- A listener with heartbeats on still serves a peer that speaks the base
--- wire (no hello): it is never pinged, nor closed for being quiet.
+-- A listener with every option on still serves a peer that speaks the
+-- base wire (no hello): byte-for-byte base answers, never pinged, nor
+-- closed for being quiet.
 local function base_peer_on_extended_listener()
 	local hb = 30
-	local server = node {heartbeat = hb}
+	local server = node {heartbeat = hb, keepalive = 60, maxpayload = 1 << 20}
 	local lfd = T.ok(server.listen("127.0.0.1:0"))
 	local fd = T.ok(tcp.connect(tcp.sockname(lfd)))
 	local function request(session, body)
