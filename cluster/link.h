@@ -180,7 +180,6 @@ class Link final : public SocketOwner, private TimerOwner {
   std::deque<Outgoing> outgoing_;
   Reassembler reassembler_;
   std::deque<std::string> completed_;  // reassembled payloads of this chunk
-  uint64_t pings_sent_ = 0;
   bool in_batch_ = false;
   int pending_status_ = 1;  // set while a batch runs: end(status) after it
   std::vector<Frame> frames_;
