@@ -175,18 +175,26 @@ int SocketManager::set_read_limit(SocketId id, size_t limit, size_t *previous) {
   if (s == nullptr) return kErrUnknownSocket;
   *previous = s->read_limit;
   s->read_limit = limit;
-  if (s->read_paused && s->in.size() < limit) resume_read(id);
+  if (s->read_paused && s->in.size() < s->pause_at()) resume_read(id, s->read_want);
   return 0;
 }
 
-int SocketManager::resume_read(SocketId id) {
+int SocketManager::resume_read(SocketId id, size_t want) {
   Socket *s = find(id);
   if (s == nullptr) return kErrUnknownSocket;
-  if (!s->read_paused) return 0;
+  s->read_want = want;
+  if (!s->read_paused || s->in.size() >= s->pause_at()) return 0;
   s->read_paused = false;
   // The edge that was left unread will not come again: read on the next turn.
   queue_reread(s);
   return 0;
+}
+
+int SocketManager::consumed(SocketId id) {
+  Socket *s = find(id);
+  if (s == nullptr) return kErrUnknownSocket;
+  if (s->read_want <= s->in.size()) s->read_want = 0;  // that reader was served
+  return resume_read(id, s->read_want);
 }
 
 int SocketManager::set_send_limit(SocketId id, size_t limit) {

@@ -99,8 +99,12 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   // Pauses reading while `limit` or more bytes wait in the receive ring;
   // *previous gets the old limit (SIZE_MAX: none).
   int set_read_limit(SocketId id, size_t limit, size_t *previous);
-  // Reads again on the next turn if reading was paused by the limit.
-  int resume_read(SocketId id);
+  // A reader waits for `want` bytes in the receive ring: reading goes on
+  // until the ring holds that many, even past the read limit.
+  int resume_read(SocketId id, size_t want = 0);
+  // The owner took bytes out of the receive ring: reading resumes if the
+  // ring is now below the limit (and a reader's want is met).
+  int consumed(SocketId id);
   int set_send_limit(SocketId id, size_t limit);
   // on_writable follows the next time the send queue empties.
   int notify_drained(SocketId id);

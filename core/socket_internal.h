@@ -33,6 +33,9 @@ struct SocketManager::Socket {
   bool read_paused = false;   // the read limit was reached
   bool reread = false;        // in reread_
   size_t read_limit = SIZE_MAX;
+  size_t read_want = 0;  // a reader waits for this many bytes
+  // Reading pauses once the ring holds this much.
+  size_t pause_at() const { return read_limit > read_want ? read_limit : read_want; }
   size_t send_limit = 0;
   TimerId timer = 0;  // connect timeout or close linger
   RingBuffer in;

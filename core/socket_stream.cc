@@ -16,7 +16,7 @@ void SocketManager::do_read(SocketId id, bool until_end) {
   size_t got = 0;
   int end = 1;  // 1: still open; 0: orderly end; <0: -errno
   for (;;) {
-    if (s->in.size() >= s->read_limit) {
+    if (s->in.size() >= s->pause_at()) {
       s->read_paused = true;
       break;
     }

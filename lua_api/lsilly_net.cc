@@ -235,6 +235,7 @@ int l_read(lua_State *L) {
   char *dst = luaL_buffinitsize(L, &b, static_cast<size_t>(n));
   in->peek(dst, static_cast<size_t>(n));
   in->consume(static_cast<size_t>(n));
+  sockets(L).consumed(check_id(L, 1));
   luaL_pushresultsize(&b, static_cast<size_t>(n));
   return 1;
 }
@@ -252,6 +253,7 @@ int l_readline(lua_State *L) {
   char *dst = luaL_buffinitsize(L, &b, n);
   in->peek(dst, n);
   in->consume(n);
+  sockets(L).consumed(check_id(L, 1));
   luaL_pushresultsize(&b, n);
   return 1;
 }
@@ -272,6 +274,7 @@ int l_readall(lua_State *L) {
   char *dst = luaL_buffinitsize(L, &b, n);
   in->peek(dst, n);
   in->consume(n);
+  sockets(L).consumed(check_id(L, 1));
   luaL_pushresultsize(&b, n);
   return 1;
 }
@@ -300,8 +303,10 @@ int l_limit(lua_State *L) {
   return 1;
 }
 
+// resume(id [, want]): a reader waits for `want` bytes in the ring.
 int l_resume(lua_State *L) {
-  sockets(L).resume_read(check_id(L, 1));
+  lua_Integer want = luaL_optinteger(L, 2, 0);
+  sockets(L).resume_read(check_id(L, 1), want > 0 ? static_cast<size_t>(want) : 0);
   return 0;
 }
 

@@ -304,7 +304,12 @@ local function restarting_peer()
 	T.eq(client.__fdaddr[fd], addr)
 	T.kill(pid, "KILL")
 	time.sleep(50)
-	T.eq(closes[#closes][1], fd, "the close callback still hears of the peer's fd")
+	-- (A reconnect may land in the dying node's backlog and be reset too.)
+	local heard = false
+	for _, c in ipairs(closes) do
+		heard = heard or c[1] == fd
+	end
+	T.ok(heard, "the close callback still hears of the peer's fd")
 	-- Down: a short call gives up with "timeout" or the connect error.
 	r, err = client.call(p, 1, "down", 50)
 	T.eq(r, nil)
@@ -315,8 +320,10 @@ local function restarting_peer()
 	local took = time.monotonic() - t0
 	print(string.format("peer reconnected %d ms after its node came back", took))
 	T.le(took, 10 * 1000, "within the 5 s backoff cap and a margin")
-	T.eq(p.reconnects, 1)
-	T.eq(cluster.stats().links[p.fd].reconnects, 1, "stats count the reconnect")
+	-- One, or two if a reconnect first reached the dying node's backlog.
+	T.ge(p.reconnects, 1)
+	T.le(p.reconnects, 2)
+	T.eq(cluster.stats().links[p.fd].reconnects, p.reconnects, "stats count the reconnects")
 	T.ok(p.fd ~= fd, "over a new link")
 	-- send and close take the peer too; closed is for good.
 	T.ok(client.send(p, 1, "one way"))

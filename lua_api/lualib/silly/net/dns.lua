@@ -125,7 +125,9 @@ end
 
 local function format_aaaa(rdata)
 	local g = {sunpack(">I2I2I2I2I2I2I2I2", rdata)}
-	return sformat("%x:%x:%x:%x:%x:%x:%x:%x", g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8])
+	-- Eight groups of at least two hex digits, never compressed (as the
+	-- original framework writes them).
+	return sformat("%02x:%02x:%02x:%02x:%02x:%02x:%02x:%02x", g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8])
 end
 
 -- Returns answers {type=, name=, ttl=, value=}, rcode; nil on a bad reply.

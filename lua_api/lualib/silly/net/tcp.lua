@@ -93,19 +93,21 @@ function M.connect(addr, bind, timeout)
 	end)
 end
 
-local function wait_data(fname, fd, s)
+-- Waits until more bytes came; reading goes on, past the socket's limit()
+-- if need be, until the ring holds `want` bytes.
+local function wait_data(fname, fd, s, want)
 	if s.reader then
 		error(fname .. ": another task is already reading this socket", 4)
 	end
 	s.reader = silly.running()
-	nc.resume(fd) -- reading may be paused by limit()
+	nc.resume(fd, want)
 	local err = suspend(fname, "WAIT")
 	return err
 end
 
 -- Takes what `take(fd, arg)` finds buffered, waiting for more bytes until
--- it finds it or the stream ends.
-local function read_with(fname, take, fd, arg)
+-- it finds it or the stream ends. `want(fd, arg)`: the bytes it waits for.
+local function read_with(fname, take, want, fd, arg)
 	while true do
 		local d = take(fd, arg)
 		if d then
@@ -118,7 +120,7 @@ local function read_with(fname, take, fd, arg)
 		if s.eof then
 			return nil, s.eof
 		end
-		local err = wait_data(fname, fd, s)
+		local err = wait_data(fname, fd, s, want(fd, arg))
 		if err then
 			return nil, err
 		end
@@ -129,7 +131,9 @@ function M.read(fd, n)
 	if type(n) ~= "number" then
 		error("tcp.read: byte count expected, got " .. type(n), 2)
 	end
-	return read_with("tcp.read", cread, fd, n)
+	return read_with("tcp.read", cread, function(_, k)
+		return k
+	end, fd, n)
 end
 
 function M.readline(fd, delim)
@@ -137,16 +141,20 @@ function M.readline(fd, delim)
 	if type(delim) ~= "string" or delim == "" then
 		error("tcp.readline: non-empty delimiter expected", 2)
 	end
-	return read_with("tcp.readline", creadline, fd, delim)
+	-- A line longer than the limit: one byte more than is there, each time.
+	return read_with("tcp.readline", creadline, function(f)
+		return nc.recvsize(f) + 1
+	end, fd, delim)
 end
 
 function M.readall(fd, max)
+	local s = socks[fd]
+	if not s or s.listener then
+		return nil, "socket closed"
+	end
 	local d = nc.readall(fd, max)
-	if d == "" then
-		local s = socks[fd]
-		if s and s.eof then
-			return nil, s.eof
-		end
+	if d == "" and s.eof then
+		return nil, s.eof
 	end
 	return d
 end
