@@ -122,14 +122,21 @@ bool EventLoop::run_once(int max_wait_ms) {
   };
   int wait = wait_ms();
   int n = 0;
-  if (wait != 0 && spin_us_ > 0) {
-    int64_t until = monotonic_us() + spin_us_;
-    do {
-      n = poller_.wait(events_, kMaxEvents, 0);
-    } while (n == 0 && monotonic_us() < until);
-    if (n == 0) wait = wait_ms();  // the spin used part of it
+  if (wait == 0) {
+    n = poller_.wait(events_, kMaxEvents, 0);
+  } else {
+    int64_t start = monotonic_us();
+    int64_t budget = spin_.budget();
+    if (budget > 0) {
+      int64_t until = start + budget;
+      do {
+        n = poller_.wait(events_, kMaxEvents, 0);
+      } while (n == 0 && monotonic_us() < until);
+      if (n == 0) wait = wait_ms();  // the spin used part of it
+    }
+    if (n == 0) n = poller_.wait(events_, kMaxEvents, wait);
+    spin_.record(monotonic_us() - start);
   }
-  if (n == 0) n = poller_.wait(events_, kMaxEvents, wait);
   for (int i = 0; i < n && !stopping_; i++) {
     auto fd = static_cast<size_t>(events_[i].token);
     // Looked up per event: an earlier handler may have removed this one.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/poller.h"
+#include "core/spin_policy.h"
 #include "core/timer.h"
 
 namespace silly {
@@ -83,10 +84,11 @@ class EventLoop : private FdHandler {
   void run();
   void stop() { stopping_ = true; }
   bool stopping() const { return stopping_; }
-  // Before blocking, poll without waiting for up to `us` microseconds.
-  // Waking a sleeping thread costs tens of microseconds on some machines
-  // (virtual ones especially); a short spin keeps a busy node awake.
-  void set_spin(int us) { spin_us_ = us; }
+  // Before blocking, poll for as long as the spin policy says (learned
+  // from recent waits, core/spin_policy.h); set_spin(us) fixes it instead,
+  // set_spin(0) blocks at once.
+  void set_spin(int us) { spin_.set_fixed(us); }
+  const SpinPolicy &spin() const { return spin_; }
 
  private:
   struct FdEntry {
@@ -103,7 +105,7 @@ class EventLoop : private FdHandler {
   SignalOwner *signal_owner_ = nullptr;
   int signal_pipe_[2] = {-1, -1};
   bool stopping_ = false;
-  int spin_us_ = 0;
+  SpinPolicy spin_;
   static constexpr int kMaxEvents = 512;
   PollEvent events_[kMaxEvents];
 };

@@ -3,7 +3,7 @@
 // loopback connection in plain C++ with epoll, no Lua and no framework.
 //   bare_rpc server PORT
 //   bare_rpc client PORT INFLIGHT SECONDS      -> calls/s
-//   bare_rpc latency PORT CALLS                -> p50/p99 µs, one in flight
+//   bare_rpc latency PORT CALLS [DUMP]         -> p50/p99 µs, one in flight
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -151,7 +151,8 @@ int client(int port, int inflight, int seconds) {
   return 0;
 }
 
-int latency(int port, int calls) {
+// dump: a file for every call's µs, sorted, or nullptr.
+int latency(int port, int calls, const char *dump) {
   int fd = dial(port);
   if (fd < 0) return 1;
   std::vector<double> lat;
@@ -174,6 +175,12 @@ int latency(int port, int calls) {
   }
   std::sort(lat.begin(), lat.end());
   std::printf("p50_us=%.1f p99_us=%.1f\n", lat[lat.size() / 2], lat[lat.size() * 99 / 100]);
+  if (dump != nullptr) {
+    if (FILE *f = std::fopen(dump, "w")) {
+      for (double us : lat) std::fprintf(f, "%.1f\n", us);
+      std::fclose(f);
+    }
+  }
   return 0;
 }
 
@@ -184,7 +191,9 @@ int main(int argc, char **argv) {
   if (argc >= 3 && std::strcmp(argv[1], "server") == 0) return serve(std::atoi(argv[2]));
   if (argc >= 5 && std::strcmp(argv[1], "client") == 0)
     return client(std::atoi(argv[2]), std::atoi(argv[3]), std::atoi(argv[4]));
-  if (argc >= 4 && std::strcmp(argv[1], "latency") == 0) return latency(std::atoi(argv[2]), std::atoi(argv[3]));
-  std::fprintf(stderr, "usage: bare_rpc server PORT | client PORT INFLIGHT SECONDS | latency PORT CALLS\n");
+  if (argc >= 4 && std::strcmp(argv[1], "latency") == 0) {
+    return latency(std::atoi(argv[2]), std::atoi(argv[3]), argc >= 5 ? argv[4] : nullptr);
+  }
+  std::fprintf(stderr, "usage: bare_rpc server PORT | client PORT INFLIGHT SECONDS | latency PORT CALLS [DUMP]\n");
   return 2;
 }

@@ -4,7 +4,9 @@
 --   --mode=sends    one-way sends for --seconds: sends/s received
 --   --mode=bulk     sequential --bytes calls for --seconds: MB/s both ways
 --   --mode=mixed    latency mode while another task makes --bytes calls
--- --heartbeat=MS and --maxpayload=BYTES set those options.
+--   --mode=trickle  --rate calls a second for --seconds: CPU seconds used
+-- --heartbeat=MS and --maxpayload=BYTES set those options; --dump=FILE
+-- (latency) writes every call's µs, sorted.
 -- Prints one line "key=value ...".
 local silly = require "silly"
 local time = require "silly.time"
@@ -27,7 +29,9 @@ local node = cluster.new {
 local fd = assert(node.connect("127.0.0.1:" .. env.get("port")))
 local call, send = node.call, node.send
 local msg = "0123456789abcdef"
-local now = time.monotonic_us
+-- A runtime without a µs clock (the original framework, as a baseline)
+-- gets bench/cluster/usclock.c.
+local now = time.monotonic_us or require("usclock").now
 
 local function cpu_seconds()
 	local f = io.open("/proc/self/stat")
@@ -63,7 +67,21 @@ if mode == "latency" or mode == "mixed" then
 	end
 	busy = false
 	table.sort(lat)
+	local dump = env.get("dump")
+	if dump then
+		local f = assert(io.open(dump, "w"))
+		f:write(table.concat(lat, "\n"), "\n")
+		f:close()
+	end
 	print(string.format("p50_us=%d p99_us=%d calls=%d", lat[n // 2], lat[n * 99 // 100], n))
+elseif mode == "trickle" then
+	local rate = tonumber(env.get("rate") or 100)
+	local cpu0 = cpu_seconds()
+	for _ = 1, rate * seconds do
+		call(fd, 1, msg)
+		time.sleep(1000 // rate)
+	end
+	print(string.format("client_cpu_s=%.3f calls=%d", cpu_seconds() - cpu0, rate * seconds))
 elseif mode == "bulk" then
 	local t0, calls = now(), 0
 	local deadline = t0 + seconds * 1e6

@@ -1,0 +1,43 @@
+#include "core/spin_policy.h"
+
+#include <gtest/gtest.h>
+
+namespace silly {
+namespace {
+
+TEST(SpinPolicy, ColdAndIdleNodesNeverSpin) {
+  SpinPolicy p;
+  EXPECT_EQ(p.budget(), 0);
+  for (int i = 0; i < 100; i++) p.record(10000);  // a slow trickle: 100 a second
+  EXPECT_EQ(p.budget(), 0);
+}
+
+TEST(SpinPolicy, CloseEventsEarnABudgetUnderTheCap) {
+  SpinPolicy p;
+  int turns = 0;
+  while (p.budget() == 0 && turns < 100) {
+    p.record(60);  // a chain of calls: the next event 60 µs away
+    turns++;
+  }
+  EXPECT_LE(turns, 20) << "a burst starts spinning within a few waits";
+  for (int i = 0; i < 50; i++) p.record(30);
+  EXPECT_GE(p.budget(), 30);
+  EXPECT_LE(p.budget(), SpinPolicy::kCapUs);
+  // The burst ends: one long wait and the node blocks again.
+  p.record(1000000);
+  EXPECT_EQ(p.budget(), 0);
+}
+
+TEST(SpinPolicy, AFixedBudgetOverrides) {
+  SpinPolicy p;
+  p.set_fixed(50);
+  EXPECT_EQ(p.budget(), 50);
+  p.set_fixed(0);
+  for (int i = 0; i < 50; i++) p.record(10);
+  EXPECT_EQ(p.budget(), 0) << "spin_us=0 blocks at once whatever the traffic";
+  p.set_fixed(-1);
+  EXPECT_GT(p.budget(), 0);
+}
+
+}  // namespace
+}  // namespace silly
