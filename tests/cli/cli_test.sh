@@ -4,7 +4,9 @@
 set -u
 silly=$(readlink -f "$1")
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# Only the script itself cleans up: a child killed between fork and exec
+# still runs its copy of this trap.
+trap '[ "$BASHPID" = "$$" ] && rm -rf "$work"' EXIT
 cd "$work" || exit 1
 pass=0
 fail=0
@@ -58,12 +60,13 @@ print("ready")
 time.sleep(60000)
 LUA
 for sig in TERM INT; do
+  rm -f idle.out # a "ready" left by the previous run must not count
   "$silly" idle.lua >idle.out &
   pid=$!
   for _ in $(seq 50); do grep -q ready idle.out 2>/dev/null && break; sleep 0.1; done
   kill -$sig $pid
   wait $pid; rc=$?
-  check "SIG$sig ends the process with 0 (got $rc)" $([ $rc -eq 0 ]; echo $?)
+  check "SIG$sig ends the process with 0 (got $rc; output: $(cat idle.out))" $([ $rc -eq 0 ]; echo $?)
 done
 
 cat >handler.lua <<'LUA'
@@ -82,11 +85,11 @@ pid=$!
 for _ in $(seq 50); do grep -q ready handler.out 2>/dev/null && break; sleep 0.1; done
 kill -TERM $pid
 wait $pid; rc=$?
-check "a SIGTERM handler runs (rc $rc)" $([ $rc -eq 5 ] && grep -q "handled SIGTERM" handler.out; echo $?)
+check "a SIGTERM handler runs (rc $rc; output: $(cat handler.out))" $([ $rc -eq 5 ] && grep -q "handled SIGTERM" handler.out; echo $?)
 
 # print reaches a pipe line by line, while the process still runs.
 first=$(timeout 10 "$silly" idle.lua | head -n 1)
-check "print is line-buffered through a pipe" $([ "$first" = "ready" ]; echo $?)
+check "print is line-buffered through a pipe (got '$first')" $([ "$first" = "ready" ]; echo $?)
 
 cat >taskerr.lua <<'LUA'
 local silly = require "silly"
@@ -97,7 +100,7 @@ print("still running")
 silly.exit(0)
 LUA
 out=$("$silly" taskerr.lua 2>&1); rc=$?
-check "a task error does not stop the process" $([ $rc -eq 0 ] && echo "$out" | grep -q "still running"; echo $?)
+check "a task error does not stop the process (rc $rc: $out)" $([ $rc -eq 0 ] && echo "$out" | grep -q "still running"; echo $?)
 check "a task error is logged with a traceback" \
   $(echo "$out" | grep -q "kaboom" && echo "$out" | grep -q "stack traceback"; echo $?)
 
@@ -110,7 +113,7 @@ logger.error("shown", nil, true, 1.5)
 require "silly".exit(0)
 LUA
 out=$("$silly" log.lua)
-check "log line format" $(echo "$out" | grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9a-f]{16} I log.lua:2 hello 42 $'; echo $?)
+check "log line format: $out" $(echo "$out" | grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9a-f]{16} I log.lua:2 hello 42 $'; echo $?)
 check "debug hidden at info level" $(echo "$out" | grep -q hidden; [ $? -ne 0 ]; echo $?)
 check "infof renders %s" $(echo "$out" | grep -q 'I log.lua:4 a=1  b=x $'; echo $?)
 check "values render as words" $(echo "$out" | grep -q 'E log.lua:5 shown nil true 1.5 $'; echo $?)

@@ -8,7 +8,9 @@ set -u
 silly=$(readlink -f "$1")
 doc=$(readlink -f "$2")
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# Only the script itself cleans up: a child killed between fork and exec
+# still runs its copy of this trap.
+trap '[ "$BASHPID" = "$$" ] && rm -rf "$work"' EXIT
 printf 'nameserver 127.0.0.1\n' >"$work/resolv.conf"
 printf '127.0.0.1 localhost\n' >"$work/hosts"
 
