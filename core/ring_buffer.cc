@@ -1,6 +1,7 @@
 #include "core/ring_buffer.h"
 
 #include <cstring>
+#include <utility>
 
 namespace silly {
 
@@ -15,6 +16,16 @@ RingBuffer::RingBuffer(size_t initial_capacity) {
     capacity_ = round_up_pow2(initial_capacity);
     buf_ = std::make_unique<uint8_t[]>(capacity_);
   }
+}
+
+RingBuffer &RingBuffer::operator=(RingBuffer &&other) noexcept {
+  if (this != &other) {
+    buf_ = std::move(other.buf_);
+    capacity_ = std::exchange(other.capacity_, 0);
+    head_ = std::exchange(other.head_, 0);
+    tail_ = std::exchange(other.tail_, 0);
+  }
+  return *this;
 }
 
 void RingBuffer::grow(size_t need) {

@@ -17,6 +17,11 @@ namespace silly {
 class RingBuffer {
  public:
   explicit RingBuffer(size_t initial_capacity = 0);
+  // Moving takes the storage; the source is left empty with none.
+  RingBuffer(RingBuffer &&other) noexcept { *this = std::move(other); }
+  RingBuffer &operator=(RingBuffer &&other) noexcept;
+  RingBuffer(const RingBuffer &) = delete;
+  RingBuffer &operator=(const RingBuffer &) = delete;
 
   size_t size() const { return static_cast<size_t>(tail_ - head_); }
   bool empty() const { return tail_ == head_; }

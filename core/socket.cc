@@ -97,10 +97,30 @@ SocketId SocketManager::track(int fd, int kind, SocketOwner *owner) {
   return id;
 }
 
+void SocketManager::lend_ring(RingBuffer &ring) {
+  if (ring.capacity() != 0 || spare_rings_.empty()) return;
+  ring = std::move(spare_rings_.back());
+  spare_rings_.pop_back();
+}
+
+void SocketManager::reclaim_ring(RingBuffer &ring) {
+  if (!ring.empty() || ring.capacity() == 0) return;
+  if (ring.capacity() <= kPooledRingMax && spare_rings_.size() < kPooledRings) {
+    ring.clear();
+    spare_rings_.push_back(std::move(ring));
+  } else {
+    ring.shrink_if_idle(0);
+  }
+}
+
 void SocketManager::destroy(SocketId id) {
   auto it = sockets_.find(id);
   if (it == sockets_.end()) return;
   Socket *s = it->second.get();
+  s->in.clear();
+  s->out.clear();
+  reclaim_ring(s->in);
+  reclaim_ring(s->out);
   if (s->timer != 0) loop_.cancel_timer(s->timer);
   if (s->fd >= 0) {
     loop_.remove_fd(s->fd);
@@ -148,6 +168,7 @@ int SocketManager::sendv(SocketId id, const struct iovec *parts, int count) {
   for (int i = 0; i < count; i++) total += parts[i].iov_len;
   if (total == 0) return 0;
   if (s->out.size() + total > s->send_limit) return kErrSendQueueFull;
+  lend_ring(s->out);
   for (int i = 0; i < count; i++) s->out.append(parts[i].iov_base, parts[i].iov_len);
   if (s->kind == kStream) mark_dirty(s);
   return 0;
@@ -193,6 +214,7 @@ int SocketManager::resume_read(SocketId id, size_t want) {
 int SocketManager::consumed(SocketId id) {
   Socket *s = find(id);
   if (s == nullptr) return kErrUnknownSocket;
+  reclaim_ring(s->in);
   if (s->read_want <= s->in.size()) s->read_want = 0;  // that reader was served
   return resume_read(id, s->read_want);
 }

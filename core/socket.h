@@ -139,6 +139,11 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   void fail(Socket *s, int status);
   void mark_dirty(Socket *s);
   void queue_reread(Socket *s);
+  // An idle socket keeps no ring: one is lent from the pool when bytes come
+  // or go, and taken back once it is empty, as Redis reuses one query
+  // buffer for every client with nothing pending.
+  void lend_ring(RingBuffer &ring);
+  void reclaim_ring(RingBuffer &ring);
   // FdHandler, TimerOwner, BeforeWait
   void on_ready(int fd, void *data, const PollEvent &ev) override;
   void on_timer(TimerId id, uint64_t arg) override;
@@ -159,6 +164,7 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   std::unordered_map<SocketId, std::unique_ptr<Socket>> sockets_;
   std::vector<SocketId> dirty_;
   std::vector<SocketId> reread_;
+  std::vector<RingBuffer> spare_rings_;
   // Ids start high and only grow: scripts key Lua tables by them, and
   // sparse keys keep those tables in their hash part, sized by the sockets
   // alive rather than by how many ids were ever handed out.

@@ -16,8 +16,10 @@ enum SocketState { kOpen, kPeerClosed, kBroken, kClosing };
 // Bytes one socket may read in one turn before others get theirs.
 constexpr size_t kReadQuantum = 1u << 20;
 constexpr size_t kReadChunk = 16u << 10;
-// An idle send ring larger than this is given back.
-constexpr size_t kIdleRingKeep = 64u << 10;
+// Empty rings up to this size wait in a pool for the next socket that
+// needs one; larger ones are freed. An idle socket holds no ring at all.
+constexpr size_t kPooledRingMax = 64u << 10;
+constexpr size_t kPooledRings = 64;
 constexpr int kMaxDatagram = 65536;
 
 struct SocketManager::Socket {

@@ -15,6 +15,7 @@ void SocketManager::do_read(SocketId id, bool until_end) {
   if (s == nullptr) return;
   size_t got = 0;
   int end = 1;  // 1: still open; 0: orderly end; <0: -errno
+  lend_ring(s->in);
   for (;;) {
     if (s->in.size() >= s->pause_at()) {
       s->read_paused = true;
@@ -26,6 +27,14 @@ void SocketManager::do_read(SocketId id, bool until_end) {
     }
     struct iovec iov[2];
     int cnt = s->in.writable_spans(kReadChunk, iov);
+    // Under a read limit, read no further than it.
+    size_t room = s->pause_at() - s->in.size();
+    if (iov[0].iov_len >= room) {
+      iov[0].iov_len = room;
+      cnt = 1;
+    } else if (cnt > 1 && iov[0].iov_len + iov[1].iov_len > room) {
+      iov[1].iov_len = room - iov[0].iov_len;
+    }
     size_t want = iov[0].iov_len + (cnt > 1 ? iov[1].iov_len : 0);
     ssize_t n = ::readv(s->fd, iov, cnt);
     read_calls_++;
@@ -51,6 +60,7 @@ void SocketManager::do_read(SocketId id, bool until_end) {
     s = find(id);
     if (s == nullptr || s->state != kOpen) return;
   }
+  reclaim_ring(s->in);  // the owner took it all: nothing to keep
   if (end == 0) {
     s->state = kPeerClosed;  // half-open: the owner may still write
     if (s->owner != nullptr) s->owner->on_close(id, 0);
@@ -78,7 +88,7 @@ void SocketManager::do_write(Socket *s) {
     fail(s, n < 0 ? -errno : -EPIPE);
     return;
   }
-  s->out.shrink_if_idle(kIdleRingKeep);
+  reclaim_ring(s->out);
   if (s->state == kClosing) {
     destroy(s->id);
     return;

@@ -28,7 +28,7 @@ T.run(function()
 	end
 	time.sleep(300) -- the requests reach the helper and wait there
 	T.eq(cluster.stats().pending, 1000, "1000 calls pending")
-	T.kill(pid, "KILL")
+	T.signal(pid, "KILL")
 	local killed = time.monotonic_us()
 	wg:wait()
 	local took = (last_return - killed) / 1000

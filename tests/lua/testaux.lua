@@ -178,8 +178,30 @@ function T.start(script, args)
 	fail("helper " .. script .. " did not start", 2)
 end
 
+-- Sends sig (TERM by default); after KILL, also waits (5 s at most) until
+-- the process is gone, so that its port is free for a restart.
+function T.signal(pid, sig)
+	os.execute(string.format("kill -%s %d 2>/dev/null", sig, pid))
+end
+
 function T.kill(pid, sig)
-	os.execute(string.format("kill -%s %d 2>/dev/null", sig or "TERM", pid))
+	sig = sig or "TERM"
+	T.signal(pid, sig)
+	if sig ~= "KILL" then
+		return
+	end
+	for _ = 1, 500 do
+		local f = io.open(string.format("/proc/%d/stat", pid))
+		local stat = f and f:read("l")
+		if f then
+			f:close()
+		end
+		-- Gone, or a zombie that holds no socket any more.
+		if not stat or stat:match("^%d+ %b() Z") then
+			return
+		end
+		time.sleep(10)
+	end
 end
 
 return T
