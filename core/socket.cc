@@ -57,7 +57,8 @@ void tune_stream(int fd) {
   setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
 }
 
-SocketManager::SocketManager(EventLoop &loop, SocketOptions options) : loop_(loop), options_(options) {
+SocketManager::SocketManager(EventLoop &loop, SocketOptions options)
+    : loop_(loop), options_(options), read_buffer_(std::make_unique<uint8_t[]>(kReadChunk)) {
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   loop_.add_before_wait(this);
 }

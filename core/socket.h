@@ -139,9 +139,9 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   void fail(Socket *s, int status);
   void mark_dirty(Socket *s);
   void queue_reread(Socket *s);
-  // An idle socket keeps no ring: one is lent from the pool when bytes come
-  // or go, and taken back once it is empty, as Redis reuses one query
-  // buffer for every client with nothing pending.
+  // An idle socket keeps no ring. Reads into an empty ring go through
+  // read_buffer_ (socket_stream.cc); a send ring is lent from a small pool
+  // of empty ones, and every ring is taken back once it is empty.
   void lend_ring(RingBuffer &ring);
   void reclaim_ring(RingBuffer &ring);
   // FdHandler, TimerOwner, BeforeWait
@@ -165,6 +165,8 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   std::vector<SocketId> dirty_;
   std::vector<SocketId> reread_;
   std::vector<RingBuffer> spare_rings_;
+  // Where a socket with an empty receive ring reads (kReadChunk bytes).
+  std::unique_ptr<uint8_t[]> read_buffer_;
   // Ids start high and only grow: scripts key Lua tables by them, and
   // sparse keys keep those tables in their hash part, sized by the sockets
   // alive rather than by how many ids were ever handed out.

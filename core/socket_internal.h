@@ -19,7 +19,7 @@ constexpr size_t kReadChunk = 16u << 10;
 // Empty rings up to this size wait in a pool for the next socket that
 // needs one; larger ones are freed. An idle socket holds no ring at all.
 constexpr size_t kPooledRingMax = 64u << 10;
-constexpr size_t kPooledRings = 64;
+constexpr size_t kPooledRings = 16;
 constexpr int kMaxDatagram = 65536;
 
 struct SocketManager::Socket {

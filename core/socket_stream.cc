@@ -15,7 +15,6 @@ void SocketManager::do_read(SocketId id, bool until_end) {
   if (s == nullptr) return;
   size_t got = 0;
   int end = 1;  // 1: still open; 0: orderly end; <0: -errno
-  lend_ring(s->in);
   for (;;) {
     if (s->in.size() >= s->pause_at()) {
       s->read_paused = true;
@@ -26,9 +25,19 @@ void SocketManager::do_read(SocketId id, bool until_end) {
       break;
     }
     struct iovec iov[2];
-    int cnt = s->in.writable_spans(kReadChunk, iov);
     // Under a read limit, read no further than it.
     size_t room = s->pause_at() - s->in.size();
+    int cnt;
+    bool scratch = s->in.capacity() == 0;
+    if (scratch) {
+      // A socket with nothing buffered reads into the loop-wide buffer and
+      // keeps only what arrived (Redis's shared query buffer): an idle
+      // socket then holds no ring, a busy one a ring sized to its data.
+      iov[0] = {read_buffer_.get(), kReadChunk};
+      cnt = 1;
+    } else {
+      cnt = s->in.writable_spans(kReadChunk, iov);
+    }
     if (iov[0].iov_len >= room) {
       iov[0].iov_len = room;
       cnt = 1;
@@ -39,7 +48,11 @@ void SocketManager::do_read(SocketId id, bool until_end) {
     ssize_t n = ::readv(s->fd, iov, cnt);
     read_calls_++;
     if (n > 0) {
-      s->in.commit(static_cast<size_t>(n));
+      if (scratch) {
+        s->in.append(read_buffer_.get(), static_cast<size_t>(n));
+      } else {
+        s->in.commit(static_cast<size_t>(n));
+      }
       got += static_cast<size_t>(n);
       // A short read of a stream socket means its queue is empty now; a
       // later arrival raises a new edge. Not so for a shutdown that came

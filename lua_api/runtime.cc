@@ -4,11 +4,16 @@
 
 #include <climits>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "lua_api/host.h"
 #include "lua_api/modules.h"
+
+#ifndef SILLY_NO_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
 
 namespace silly {
 
@@ -44,7 +49,35 @@ void set_search_path(lua_State *L, const char *field, const std::string &ours, c
 
 }  // namespace
 
+namespace {
+
+// Freed memory goes back to the system about a second after it is freed,
+// by jemalloc's own background thread, so an idle node that just lost a
+// wave of connections shrinks without waiting for more allocations.
+void tune_allocator() {
+#ifndef SILLY_NO_JEMALLOC
+  bool on = true;
+  mallctl("background_thread", nullptr, nullptr, &on, sizeof(on));
+  ssize_t decay_ms = 1000;
+  mallctl("arenas.dirty_decay_ms", nullptr, nullptr, &decay_ms, sizeof(decay_ms));
+  mallctl("arenas.muzzy_decay_ms", nullptr, nullptr, &decay_ms, sizeof(decay_ms));
+  char name[64];
+  unsigned narenas = 0;
+  size_t len = sizeof(narenas);
+  if (mallctl("arenas.narenas", &narenas, &len, nullptr, 0) != 0) return;
+  for (unsigned i = 0; i < narenas; i++) {
+    std::snprintf(name, sizeof(name), "arena.%u.dirty_decay_ms", i);
+    mallctl(name, nullptr, nullptr, &decay_ms, sizeof(decay_ms));
+    std::snprintf(name, sizeof(name), "arena.%u.muzzy_decay_ms", i);
+    mallctl(name, nullptr, nullptr, &decay_ms, sizeof(decay_ms));
+  }
+#endif
+}
+
+}  // namespace
+
 Runtime::Runtime(RuntimeOptions options) : host_(std::make_unique<LuaHost>(options)) {
+  tune_allocator();
   // A write to a peer that hung up must fail with EPIPE, not end the process.
   host_->loop().ignore_signal(SIGPIPE);
   for (const std::string &arg : options.args) {

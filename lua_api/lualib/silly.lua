@@ -27,6 +27,9 @@ local task_status = setmetatable({}, {__mode = "k"})
 local task_trace = setmetatable({}, {__mode = "k"})
 local task_pool = {}
 local pool_size = 0
+-- Finished coroutines kept for reuse, at most: enough for a busy node's
+-- turnover, not the peak of every wave of connections.
+local POOL_MAX = 256
 local runq_co, runq_val = {}, {}
 local runq_head, runq_tail = 1, 0
 local exiting = false
@@ -50,6 +53,9 @@ task_entry = function(f, ...)
 		hook_term(co)
 	end
 	task_status[co] = "EXIT"
+	if pool_size >= POOL_MAX then
+		return -- the coroutine ends: a larger pool would only hold memory
+	end
 	pool_size = pool_size + 1
 	task_pool[pool_size] = co
 	return task_entry(co_yield("EXIT"))
@@ -175,9 +181,26 @@ function M._tracecurrent()
 	return task_trace[co_running()] or 0
 end
 
+-- Once a second: a garbage-collector step, and a full collection when
+-- sockets went down by a wave (a quarter or more, and a thousand or more)
+-- since the last look, so that what the closed connections left is freed
+-- even when nothing else allocates.
+local sockets_seen = 0
+local function gc_tick()
+	local n = require "silly.net.c".count()
+	if sockets_seen - n >= 1000 and n <= sockets_seen * 3 // 4 then
+		collectgarbage("collect")
+	else
+		collectgarbage("step")
+	end
+	sockets_seen = n
+	require "silly.time".after(1000, gc_tick)
+end
+
 function M._start(chunk)
 	c.register(dispatch)
 	require "silly.signal"._install_defaults()
+	require "silly.time".after(1000, gc_tick)
 	local co = task_new()
 	resume(co, chunk)
 	drain()
