@@ -198,6 +198,10 @@ local function gc_tick()
 end
 
 function M._start(chunk)
+	-- Most of what a server allocates dies young (messages, per-call
+	-- tables): the generational collector frees it in small steps, so a
+	-- node's memory follows its live data instead of its garbage.
+	collectgarbage("generational")
 	c.register(dispatch)
 	require "silly.signal"._install_defaults()
 	require "silly.time".after(1000, gc_tick)
@@ -285,10 +289,12 @@ function M.tasks()
 	return all
 end
 
+local function with_traceback(e)
+	return traceback("error: " .. tostring(e), 2)
+end
+
 function M.pcall(f, ...)
-	return xpcall(f, function(e)
-		return traceback("error: " .. tostring(e), 2)
-	end, ...)
+	return xpcall(f, with_traceback, ...)
 end
 
 function M.error(msg)

@@ -32,6 +32,16 @@ local function wake_reader(s)
 	end
 end
 
+-- A connection's task: the listener's handler, with its errors logged.
+-- (No closure per connection: an idle link should cost little.)
+local function serve(fn, id, peer)
+	local ok, err = silly.pcall(fn, id, peer)
+	if not ok then
+		logger.error("[tcp] handler error:", err)
+		M.close(id)
+	end
+end
+
 nc.onevent(nc.STREAM, function(ev, id, a, b)
 	local s = socks[id]
 	if ev == EV_DATA then
@@ -44,14 +54,7 @@ nc.onevent(nc.STREAM, function(ev, id, a, b)
 			return
 		end
 		socks[id] = {}
-		local fn = l.listener
-		spawn(function()
-			local ok, err = silly.pcall(fn, id, b)
-			if not ok then
-				logger.error("[tcp] handler error:", err)
-				M.close(id)
-			end
-		end)
+		spawn(serve, l.listener, id, b)
 	elseif ev == EV_CLOSE then -- a = status
 		if s then
 			s.eof = strerror(a)
@@ -127,13 +130,20 @@ local function read_with(fname, take, want, fd, arg)
 	end
 end
 
+-- What a reader waits for: n bytes; for a line, one byte more than is
+-- buffered (a line longer than the limit must still come in).
+local function want_bytes(_, n)
+	return n
+end
+local function want_more(fd)
+	return nc.recvsize(fd) + 1
+end
+
 function M.read(fd, n)
 	if type(n) ~= "number" then
 		error("tcp.read: byte count expected, got " .. type(n), 2)
 	end
-	return read_with("tcp.read", cread, function(_, k)
-		return k
-	end, fd, n)
+	return read_with("tcp.read", cread, want_bytes, fd, n)
 end
 
 function M.readline(fd, delim)
@@ -142,9 +152,7 @@ function M.readline(fd, delim)
 		error("tcp.readline: non-empty delimiter expected", 2)
 	end
 	-- A line longer than the limit: one byte more than is there, each time.
-	return read_with("tcp.readline", creadline, function(f)
-		return nc.recvsize(f) + 1
-	end, fd, delim)
+	return read_with("tcp.readline", creadline, want_more, fd, delim)
 end
 
 function M.readall(fd, max)
