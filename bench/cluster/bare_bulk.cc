@@ -48,11 +48,8 @@ void tune(int fd) {
 
 // Echoes length-prefixed messages, one connection at a time.
 int serve(int port) {
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
-  int on = 1;
-  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  sockaddr_in a = bench::loopback(port);
-  if (bind(lfd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 || listen(lfd, 16) != 0) return 1;
+  int lfd = bench::listen_loopback(port, 16);
+  if (lfd < 0) return 1;
   std::vector<char> buf;
   for (;;) {
     int fd = accept(lfd, nullptr, nullptr);

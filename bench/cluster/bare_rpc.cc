@@ -86,11 +86,8 @@ ssize_t read_some(int fd, char *buf, size_t n) {
 }
 
 int serve(int port) {
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
-  int on = 1;
-  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  sockaddr_in a = bench::loopback(port);
-  if (bind(lfd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 || listen(lfd, 128) != 0) return 1;
+  int lfd = bench::listen_loopback(port, 128);
+  if (lfd < 0) return 1;
   for (;;) {
     int fd = accept(lfd, nullptr, nullptr);
     if (fd < 0) continue;

@@ -30,11 +30,8 @@ void nonblock(int fd) {
 }
 
 int serve(int port) {
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
-  int on = 1;
-  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  sockaddr_in a = bench::loopback(port);
-  if (bind(lfd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 || listen(lfd, 1024) != 0) {
+  int lfd = bench::listen_loopback(port, 1024);
+  if (lfd < 0) {
     perror("bare_echo: listen");
     return 1;
   }

@@ -69,11 +69,9 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "usage: handoff_echo PORT\n");
     return 2;
   }
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  int lfd = bench::listen_loopback(std::atoi(argv[1]), 1024);
+  if (lfd < 0) return 1;
   int on = 1;
-  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  sockaddr_in a = bench::loopback(std::atoi(argv[1]));
-  if (bind(lfd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 || listen(lfd, 1024) != 0) return 1;
   fcntl(lfd, F_SETFL, O_NONBLOCK);
 
   Queue to_worker, to_io;

@@ -15,10 +15,7 @@ local function node(extra)
 		call = function(body) return body end,
 		close = function() end,
 	}
-	for k, v in pairs(extra or {}) do
-		conf[k] = v
-	end
-	return cluster.new(conf)
+	return cluster.new(T.merge(conf, extra))
 end
 
 T.run(function()

@@ -21,10 +21,7 @@ local function node(extra)
 		end,
 		close = function() end,
 	}
-	for k, v in pairs(extra or {}) do
-		conf[k] = v
-	end
-	return cluster.new(conf)
+	return cluster.new(T.merge(conf, extra))
 end
 
 -- Per-call timeouts: 50 ms and 2000 ms on the same link, independent.

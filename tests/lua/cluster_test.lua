@@ -37,10 +37,7 @@ local function new_node(extra)
 		end,
 		close = function() end,
 	}
-	for k, v in pairs(extra or {}) do
-		conf[k] = v
-	end
-	return cluster.new(conf)
+	return cluster.new(T.merge(conf, extra))
 end
 
 T.run(function()

@@ -131,6 +131,14 @@ function T.port()
 	fail("no free port below the ephemeral range", 2)
 end
 
+-- conf with every field of extra (if any) set over it; returns conf.
+function T.merge(conf, extra)
+	for k, v in pairs(extra or {}) do
+		conf[k] = v
+	end
+	return conf
+end
+
 -- A cluster codec for tests: cmds pass as given, payloads are strings.
 function T.string_marshal(_, cmd, body)
 	return cmd, body
