@@ -34,8 +34,12 @@ end
 
 -- A connection's task: the listener's handler, with its errors logged.
 -- (No closure per connection: an idle link should cost little.)
+local function with_traceback(e)
+	return debug.traceback("error: " .. tostring(e), 2)
+end
+
 local function serve(fn, id, peer)
-	local ok, err = silly.pcall(fn, id, peer)
+	local ok, err = xpcall(fn, with_traceback, id, peer)
 	if not ok then
 		logger.error("[tcp] handler error:", err)
 		M.close(id)
@@ -96,20 +100,11 @@ function M.connect(addr, bind, timeout)
 	end)
 end
 
--- Waits until more bytes came; reading goes on, past the socket's limit()
--- if need be, until the ring holds `want` bytes.
-local function wait_data(fname, fd, s, want)
-	if s.reader then
-		error(fname .. ": another task is already reading this socket", 4)
-	end
-	s.reader = silly.running()
-	nc.resume(fd, want)
-	local err = suspend(fname, "WAIT")
-	return err
-end
-
 -- Takes what `take(fd, arg)` finds buffered, waiting for more bytes until
--- it finds it or the stream ends. `want(fd, arg)`: the bytes it waits for.
+-- it finds it or the stream ends. While it waits, reading goes on (past the
+-- socket's limit() if need be) until the ring holds `want(fd, arg)` bytes.
+-- One frame, so that a task blocked here keeps a small stack: a server
+-- holds one such task per idle connection.
 local function read_with(fname, take, want, fd, arg)
 	while true do
 		local d = take(fd, arg)
@@ -123,7 +118,12 @@ local function read_with(fname, take, want, fd, arg)
 		if s.eof then
 			return nil, s.eof
 		end
-		local err = wait_data(fname, fd, s, want(fd, arg))
+		if s.reader then
+			error(fname .. ": another task is already reading this socket", 3)
+		end
+		s.reader = silly.running()
+		nc.resume(fd, want(fd, arg))
+		local err = suspend(fname, "WAIT")
 		if err then
 			return nil, err
 		end
