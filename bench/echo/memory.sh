@@ -28,7 +28,7 @@ measure() { # measure SERVER_BIN NAME N
   "$silly" bench/echo/idle_client.lua --port=$port --conns="$n" --release="$tmp/release" >"$tmp/client.out" 2>&1 &
   cpid=$!
   until grep -q '^ready' "$tmp/client.out"; do sleep 0.2; done
-  sleep 1
+  sleep 3 # the links are idle now; a collector tick or two has run
   idle=$(rss_kb $spid)
   touch "$tmp/release"
   wait $cpid || true
