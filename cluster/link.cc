@@ -18,9 +18,8 @@ Link::Link(LinkTable &table, SocketId id, const LinkOptions &options, bool initi
       options_(options),
       initiator_(initiator),
       last_heard_us_(monotonic_us()),
-      reassembler_(options.max_payload) {
-  frames_.reserve(kFlushEvery);
-}
+      reassembler_(options.max_payload),
+      frames_(table.batch_frames()) {}
 
 namespace {
 constexpr uint64_t kHeartbeatTimer = 0;

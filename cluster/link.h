@@ -7,7 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <string>
 #include <vector>
 
@@ -177,12 +177,16 @@ class Link final : public SocketOwner, private TimerOwner {
     uint32_t session;
     size_t sent = 0;
   };
-  std::deque<Outgoing> outgoing_;
+  // Lists, not deques: an empty one allocates nothing, and most links
+  // never send or receive a large payload.
+  std::list<Outgoing> outgoing_;
   Reassembler reassembler_;
-  std::deque<std::string> completed_;  // reassembled payloads of this chunk
+  std::list<std::string> completed_;  // reassembled payloads of this chunk
   bool in_batch_ = false;
   int pending_status_ = 1;  // set while a batch runs: end(status) after it
-  std::vector<Frame> frames_;
+  // The frames of the chunk being read: the table's, as only one link
+  // reads at a time (a link keeps no array of its own while idle).
+  std::vector<Frame> &frames_;
 };
 
 }  // namespace cluster

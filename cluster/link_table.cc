@@ -4,7 +4,9 @@ namespace silly {
 namespace cluster {
 
 LinkTable::LinkTable(EventLoop &loop, SocketManager &sockets, LinkSink &sink)
-    : loop_(loop), sockets_(sockets), sink_(sink), sessions_(*this) {}
+    : loop_(loop), sockets_(sockets), sink_(sink), sessions_(*this) {
+  batch_frames_.reserve(Link::kFlushEvery);
+}
 
 LinkTable::~LinkTable() {
   for (auto &kv : links_) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "cluster/link.h"
 #include "cluster/session.h"
@@ -36,6 +37,8 @@ class LinkTable : public SocketOwner, private TimerOwner, private DeadlineSchedu
   SessionTable &sessions() { return sessions_; }
   SocketManager &sockets() { return sockets_; }
   EventLoop &loop() { return loop_; }
+  // Where a link puts the frames of the chunk it is reading.
+  std::vector<Frame> &batch_frames() { return batch_frames_; }
   LinkSink &sink() { return sink_; }
   size_t link_count() const { return links_.size(); }
 
@@ -59,6 +62,7 @@ class LinkTable : public SocketOwner, private TimerOwner, private DeadlineSchedu
   LinkSink &sink_;
   SessionTable sessions_;
   std::unordered_map<SocketId, std::unique_ptr<Link>> links_;
+  std::vector<Frame> batch_frames_;
   // Listeners and connects in progress, with the options of their links.
   std::unordered_map<SocketId, LinkOptions> others_;
 };
