@@ -116,14 +116,14 @@ void Link::on_timer(TimerId, uint64_t arg) {
   // A peer that never answered our hello is judged only while calls wait
   // on it: an idle link to a node that knows no hello is not dead.
   bool judged = (agreed_ & kFeatureHeartbeat) != 0 || (initiator_ && !heard_ && pending() > 0);
+  if (ping_unanswered_) stats_.pings_missed++;
+  ping_unanswered_ = false;
   if (judged && silent_ms >= 3 * static_cast<int64_t>(options_.heartbeat_ms)) {
     log_line(LogLevel::kWarn, "[cluster] link %lld: nothing heard for %lld ms, closing it", static_cast<long long>(id_),
              static_cast<long long>(silent_ms));
     end(-ETIMEDOUT);  // destroys this link
     return;
   }
-  if (ping_unanswered_) stats_.pings_missed++;
-  ping_unanswered_ = false;
   if ((agreed_ & kFeatureHeartbeat) != 0 && silent_ms >= options_.heartbeat_ms) {
     queue_control(kPingCmd, 0, std::string());
     stats_.pings_sent++;

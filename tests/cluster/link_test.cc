@@ -46,6 +46,7 @@ class Recorder : public LinkSink {
   void on_close(Link &link, int status, const std::vector<uint32_t> &failed_calls) override {
     closed[link.id()] = status;
     failed = failed_calls;
+    last_stats = link.stats();
   }
 
   std::vector<SocketId> accepted;
@@ -55,6 +56,7 @@ class Recorder : public LinkSink {
   std::vector<uint32_t> timeouts;
   std::map<SocketId, int> closed;
   std::vector<uint32_t> failed;
+  Link::Stats last_stats;
   std::function<void(Link &)> during_frames;
 };
 
@@ -70,10 +72,10 @@ class LinkTest : public ::testing::Test {
 
   // A listening link table and a raw peer socket connected to it; returns
   // the link the table accepted.
-  Link *accept_peer() {
+  Link *accept_peer(const LinkOptions &options = {}) {
     SockAddr addr;
     parse_address("127.0.0.1:0", false, &addr);
-    SocketId lid = links_.listen(addr, 16);
+    SocketId lid = links_.listen(addr, 16, options);
     EXPECT_GT(lid, 0);
     std::string local = sockets_.local_address(lid);
     int port = std::stoi(local.substr(local.rfind(':') + 1));
@@ -265,6 +267,40 @@ TEST_F(LinkTest, ConnectMakesALinkBothWays) {
   EXPECT_EQ(sink_.seen[0].payload, "hello");
   EXPECT_EQ(links_.link_count(), 2u);
   EXPECT_EQ(client->send(5, 0, nullptr, kMaxRequestPayload + 1), -EMSGSIZE);
+}
+
+// A peer that agreed to heartbeats and then answers no ping: the link pings
+// it, counts the pings that went unanswered, and closes with ETIMEDOUT.
+TEST_F(LinkTest, APeerThatAnswersNoPingIsClosed) {
+  LinkOptions options;
+  options.heartbeat_ms = 20;
+  Link *link = accept_peer(options);
+  SocketId id = link->id();
+  HelloMessage hello;
+  hello.features = kFeatureHeartbeat;
+  hello.max_payload = kMaxRequestPayload;
+  std::string offer = encode_hello(hello);
+  RingBuffer out;
+  append_request(out, 77, kHelloCmd, 0, offer.data(), offer.size());
+  peer_write(out);
+  RingBuffer got;
+  std::vector<Frame> acks;
+  ASSERT_TRUE(spin([&] {
+    auto more = peer_read(&got);
+    acks.insert(acks.end(), more.begin(), more.end());
+    return !acks.empty();
+  }));
+  ASSERT_TRUE(acks[0].response);
+  EXPECT_EQ(acks[0].session, 77u);
+  EXPECT_EQ(link->agreed(), kFeatureHeartbeat);
+  ASSERT_TRUE(spin([&] { return sink_.closed.count(id) != 0; }));
+  EXPECT_EQ(sink_.closed[id], -ETIMEDOUT);
+  EXPECT_LE(sink_.last_stats.pings_missed, sink_.last_stats.pings_sent);
+  // Everything after the ack was a ping, one for each the link counted.
+  std::vector<Frame> after(acks.begin() + 1, acks.end());
+  for (const Frame &f : peer_read(&got)) after.push_back(f);
+  for (const Frame &f : after) EXPECT_EQ(f.cmd, kPingCmd) << "only pings after the ack";
+  EXPECT_EQ(after.size(), sink_.last_stats.pings_sent);
 }
 
 }  // namespace
