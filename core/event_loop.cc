@@ -64,12 +64,8 @@ void EventLoop::remove_fd(int fd) {
 }
 
 TimerId EventLoop::add_timer(int64_t delay_ms, TimerOwner *owner, uint64_t arg) {
-  return add_timer_us(delay_ms * 1000, owner, arg);
-}
-
-TimerId EventLoop::add_timer_us(int64_t delay_us, TimerOwner *owner, uint64_t arg) {
-  if (delay_us < 0) delay_us = 0;
-  return timers_.add(monotonic_us() + delay_us, owner, arg);
+  if (delay_ms < 0) delay_ms = 0;
+  return timers_.add(monotonic_us() + delay_ms * 1000, owner, arg);
 }
 
 void EventLoop::remove_before_wait(BeforeWait *hook) {

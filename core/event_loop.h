@@ -59,9 +59,8 @@ class EventLoop : private FdHandler {
   int add_fd(int fd, FdHandler *handler, void *data);
   void remove_fd(int fd);
 
-  // Calls owner->on_timer(id, arg) after delay_ms (after delay_us).
+  // Calls owner->on_timer(id, arg) after delay_ms.
   TimerId add_timer(int64_t delay_ms, TimerOwner *owner, uint64_t arg);
-  TimerId add_timer_us(int64_t delay_us, TimerOwner *owner, uint64_t arg);
   bool cancel_timer(TimerId id) { return timers_.cancel(id); }
   size_t timer_count() const { return timers_.size(); }
 
@@ -88,7 +87,6 @@ class EventLoop : private FdHandler {
   // from recent waits, core/spin_policy.h); set_spin(us) fixes it instead,
   // set_spin(0) blocks at once.
   void set_spin(int us) { spin_.set_fixed(us); }
-  const SpinPolicy &spin() const { return spin_; }
 
  private:
   struct FdEntry {

@@ -51,6 +51,12 @@ int open_socket(int family, int type) {
 #endif
 }
 
+int close_with_error(int fd) {
+  int err = errno;
+  ::close(fd);
+  return -err;
+}
+
 void tune_stream(int fd) {
   int on = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -154,14 +160,18 @@ void SocketManager::queue_reread(Socket *s) {
 int SocketManager::send(SocketId id, const void *data, size_t n) {
   Socket *s = find(id);
   if (s == nullptr) return kErrUnknownSocket;
-  if (s->kind == kUdp) return sendto(id, data, n, nullptr);
+  if (s->kind == kUdp) return send_datagram(s, data, n, nullptr);
   struct iovec part = {const_cast<void *>(data), n};
-  return sendv(id, &part, 1);
+  return queue_stream(s, &part, 1);
 }
 
 int SocketManager::sendv(SocketId id, const struct iovec *parts, int count) {
   Socket *s = find(id);
   if (s == nullptr) return kErrUnknownSocket;
+  return queue_stream(s, parts, count);
+}
+
+int SocketManager::queue_stream(Socket *s, const struct iovec *parts, int count) {
   if (s->state == kClosing) return kErrClosing;
   if (s->state == kBroken) return kErrBroken;
   if (s->kind != kStream && s->kind != kConnecting) return -EOPNOTSUPP;

@@ -138,6 +138,10 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   void destroy(SocketId id);
   void fail(Socket *s, int status);
   void mark_dirty(Socket *s);
+  // send and sendv on a socket already found: queue on a stream
+  // (socket.cc), or send a datagram now (socket_udp.cc).
+  int queue_stream(Socket *s, const struct iovec *parts, int count);
+  int send_datagram(Socket *s, const void *data, size_t n, const SockAddr *to);
   void queue_reread(Socket *s);
   // An idle socket keeps no ring. Reads into an empty ring go through
   // read_buffer_ (socket_stream.cc); a send ring is lent from a small pool

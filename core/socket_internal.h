@@ -46,6 +46,8 @@ struct SocketManager::Socket {
 
 // Non-blocking, close-on-exec; -1 with errno set.
 int open_socket(int family, int type);
+// Closes a socket whose setup failed and returns -errno as it was before.
+int close_with_error(int fd);
 // TCP_NODELAY and SO_KEEPALIVE on a new stream socket.
 void tune_stream(int fd);
 

@@ -28,13 +28,6 @@ int accept_socket(int lfd, struct sockaddr_storage *ss, socklen_t *len) {
 #endif
 }
 
-// Closes fd and returns -errno as it was before the close.
-int close_with_error(int fd) {
-  int err = errno;
-  ::close(fd);
-  return -err;
-}
-
 }  // namespace
 
 SocketId SocketManager::listen(const SockAddr &addr, int backlog, SocketOwner *owner) {

@@ -18,12 +18,7 @@ int datagram_socket(const SockAddr &addr, bool connect_to) {
   int fd = open_socket(addr.family(), SOCK_DGRAM);
   if (fd < 0) return -errno;
   int rc = connect_to ? ::connect(fd, addr.get(), addr.len) : ::bind(fd, addr.get(), addr.len);
-  if (rc != 0) {
-    int err = errno;
-    ::close(fd);
-    return -err;
-  }
-  return fd;
+  return rc == 0 ? fd : close_with_error(fd);
 }
 
 }  // namespace
@@ -42,6 +37,10 @@ int SocketManager::sendto(SocketId id, const void *data, size_t n, const SockAdd
   Socket *s = find(id);
   if (s == nullptr) return kErrUnknownSocket;
   if (s->kind != kUdp) return -EOPNOTSUPP;
+  return send_datagram(s, data, n, to);
+}
+
+int SocketManager::send_datagram(Socket *s, const void *data, size_t n, const SockAddr *to) {
   ssize_t r = to != nullptr ? ::sendto(s->fd, data, n, 0, to->get(), to->len) : ::send(s->fd, data, n, 0);
   // A datagram that finds the kernel's queue full is lost, as UDP allows.
   return r < 0 ? -errno : 0;

@@ -37,7 +37,6 @@ class SpinPolicy {
     if (gap_us > kSampleClampUs) gap_us = kSampleClampUs;
     average_us_ += (gap_us - average_us_) / 4;
   }
-  int64_t average_us() const { return average_us_; }
 
  private:
   int fixed_us_ = -1;
