@@ -39,17 +39,14 @@ void Link::start() {
     hello.max_payload = static_cast<uint32_t>(options_.max_payload);
     hello_session_ = table_.sessions().next_unregistered();
     hello_pending_ = queue_control(kHelloCmd, hello_session_, encode_hello(hello)) == 0;
-    if (hello_pending_) {
-      ready_ = false;
-      hello_timer_ = table_.loop().add_timer(kHelloWaitMs, this, kHelloTimer);
-    }
+    if (hello_pending_) hello_timer_ = table_.loop().add_timer(kHelloWaitMs, this, kHelloTimer);
   }
   if (options_.heartbeat_ms > 0) heartbeat_ = table_.loop().add_timer(options_.heartbeat_ms, this, kHeartbeatTimer);
 }
 
-void Link::become_ready() {
-  if (ready_) return;
-  ready_ = true;
+void Link::end_hello() {
+  if (!hello_pending_) return;
+  hello_pending_ = false;
   if (hello_timer_ != 0) table_.loop().cancel_timer(hello_timer_);
   hello_timer_ = 0;
   table_.sink().on_connect(id_, 0);
@@ -75,9 +72,7 @@ bool Link::take_extension(const Frame &f) {
       ack.max_payload = static_cast<uint32_t>(options_.max_payload);
       peer_max_ = offer.max_payload;
       std::string payload = encode_hello(ack);
-      FrameParts parts;
-      make_response(f.session, payload.size(), &parts);
-      if (queue(parts, payload.data(), payload.size()) == 0) agreed_ = ack.features;
+      if (respond(f.session, payload.data(), payload.size()) == 0) agreed_ = ack.features;
       return true;
     }
     if (agreed_ == 0) return false;  // reserved cmds mean nothing on a base link
@@ -88,7 +83,6 @@ bool Link::take_extension(const Frame &f) {
     return f.cmd == kPongCmd;
   }
   if (hello_pending_ && f.session == hello_session_) {
-    hello_pending_ = false;
     HelloMessage ack;
     // Anything but an ack (an original node's error answer, say) leaves
     // the link on the base wire.
@@ -96,7 +90,7 @@ bool Link::take_extension(const Frame &f) {
       agreed_ = ack.features & options_.features();
       peer_max_ = ack.max_payload;
     }
-    become_ready();
+    end_hello();
     return true;
   }
   return false;
@@ -105,16 +99,14 @@ bool Link::take_extension(const Frame &f) {
 void Link::on_timer(TimerId, uint64_t arg) {
   if (arg == kHelloTimer) {
     hello_timer_ = 0;
-    hello_pending_ = false;  // no answer: a peer on the base wire
-    become_ready();
+    end_hello();  // no answer: a peer on the base wire
     return;
   }
   heartbeat_ = 0;
   int64_t silent_ms = (monotonic_us() - last_heard_us_) / 1000;
   // Judged only where a silence means something: the peer agreed to answer
-  // pings, or it has sent nothing at all since we connected.
-  // A peer that never answered our hello is judged only while calls wait
-  // on it: an idle link to a node that knows no hello is not dead.
+  // pings, or it has sent nothing at all since we connected and calls wait
+  // on it (an idle link to a node that knows no hello is not dead).
   bool judged = (agreed_ & kFeatureHeartbeat) != 0 || (initiator_ && !heard_ && pending() > 0);
   if (ping_unanswered_) stats_.pings_missed++;
   ping_unanswered_ = false;
@@ -284,7 +276,7 @@ void Link::end(int status) {
   }
   closed_ = true;
   std::vector<uint32_t> failed = table_.sessions().fail_link(id_);
-  if (ready_) {
+  if (ready()) {
     table_.sink().on_close(*this, status, failed);
   } else {
     // Its owner never had it: the connect failed.

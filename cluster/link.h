@@ -89,7 +89,7 @@ class Link final : public SocketOwner, private TimerOwner {
   // Up for its owner: a connecting link with extensions is, once its hello
   // is answered (or kHelloWaitMs passed without an answer: a peer that
   // knows no hello). LinkTable tells the sink on_connect then.
-  bool ready() const { return ready_; }
+  bool ready() const { return !hello_pending_; }
   static constexpr int kHelloWaitMs = 1000;
 
   // The largest payload the peer takes now: its own limit once it agreed
@@ -130,7 +130,8 @@ class Link final : public SocketOwner, private TimerOwner {
   // TimerOwner: the heartbeat (every options_.heartbeat_ms) and the wait
   // for the hello's answer.
   void on_timer(TimerId id, uint64_t arg) override;
-  void become_ready();
+  // The hello was answered, or its wait ran out: the link is up.
+  void end_hello();
   // A frame of the extensions, handled here and never passed to the sink;
   // false for a frame the sink should see.
   bool take_extension(const Frame &f);
@@ -161,7 +162,6 @@ class Link final : public SocketOwner, private TimerOwner {
   bool seen_first_ = false;     // the first frame decides whether a hello came
   bool heard_ = false;          // anything at all arrived
   bool hello_pending_ = false;  // our hello awaits its ack
-  bool ready_ = true;
   TimerId hello_timer_ = 0;
   uint32_t hello_session_ = 0;
   uint32_t agreed_ = 0;
