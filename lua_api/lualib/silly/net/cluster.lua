@@ -289,6 +289,12 @@ local function new(conf)
 		return p
 	end
 
+	-- fd is an open link (not a listener) of this instance.
+	local function is_link(fd)
+		local rec = links[fd]
+		return rec ~= nil and rec.inst == inst and not rec.listener
+	end
+
 	-- The fd behind fd_or_peer for fname, waiting up to ms for a peer's
 	-- link; fd, ms left, or nil and why.
 	local function link_of(fname, fd, ms)
@@ -313,14 +319,13 @@ local function new(conf)
 		elseif mtype(ms) ~= "integer" or ms <= 0 then
 			error("cluster.call: timeout must be a positive integer (ms), got " .. tostring(ms), 2)
 		end
-		local why
-		fd, why = link_of("cluster.call", fd, ms)
+		local left
+		fd, left = link_of("cluster.call", fd, ms)
 		if not fd then
-			return nil, why
+			return nil, left -- why there is no link
 		end
-		ms = why
-		local rec = links[fd]
-		if not rec or rec.inst ~= inst or rec.listener then
+		ms = left
+		if not is_link(fd) then
 			return nil, "closed"
 		end
 		local co, trace = current()
@@ -368,8 +373,7 @@ local function new(conf)
 			end
 		end
 		check_fd("cluster.send", fd)
-		local rec = links[fd]
-		if not rec or rec.inst ~= inst or rec.listener then
+		if not is_link(fd) then
 			return nil, "closed"
 		end
 		local cmdn, data, size = encode("cluster.send", inst, cmd, obj)
