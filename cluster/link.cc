@@ -103,7 +103,7 @@ void Link::on_timer(TimerId, uint64_t arg) {
     return;
   }
   heartbeat_ = 0;
-  int64_t silent_ms = (monotonic_us() - last_heard_us_) / 1000;
+  int64_t silent_ms = idle_ms();
   // Judged only where a silence means something: the peer agreed to answer
   // pings, or it has sent nothing at all since we connected and calls wait
   // on it (an idle link to a node that knows no hello is not dead).
@@ -254,6 +254,10 @@ int Link::respond_error(uint32_t session, const char *text, size_t size) {
   std::string payload(kRemoteErrorMarker, kRemoteErrorMarkerSize);
   payload.append(text, size < kMaxRemoteErrorText ? size : kMaxRemoteErrorText);
   return respond(session, payload.data(), payload.size());
+}
+
+int64_t Link::idle_ms() const {
+  return (monotonic_us() - last_heard_us_) / 1000;
 }
 
 size_t Link::pending() const {

@@ -119,6 +119,9 @@ class Link final : public SocketOwner, private TimerOwner {
     uint64_t pings_missed = 0;  // heartbeat intervals a ping went unanswered
   };
   const Stats &stats() const { return stats_; }
+  // Milliseconds since anything arrived on the link (since it came up, if
+  // nothing has).
+  int64_t idle_ms() const;
   void count_timeout() { stats_.timeouts++; }
 
   // SocketOwner

@@ -419,7 +419,8 @@ M.new = new
 
 -- Pending calls and responses dropped as late or unknown, and per open
 -- link (by fd): its address, pending calls, timeouts, reconnects of its
--- peer handle, pings sent and missed, bytes in and out.
+-- peer handle, pings sent and missed, bytes in and out, agreed features,
+-- and ms since anything arrived.
 function M.stats()
 	local pending, dropped = cc.stats()
 	local per_link = {}
