@@ -34,6 +34,7 @@ const char *socket_strerror(int code) {
     case kErrBroken: return "socket is closed";
     case kErrConnectTimeout: return "connect timeout";
     case kErrPeerClosed: return "end of file";
+    case kErrTls: return "TLS failure";
     default: return std::strerror(code < 0 ? -code : code);
   }
 }
@@ -128,6 +129,10 @@ void SocketManager::destroy(SocketId id) {
   s->out.clear();
   reclaim_ring(s->in);
   reclaim_ring(s->out);
+  if (s->tls) {
+    s->tls->wire.clear();
+    reclaim_ring(s->tls->wire);
+  }
   if (s->timer != 0) loop_.cancel_timer(s->timer);
   if (s->fd >= 0) {
     loop_.remove_fd(s->fd);
@@ -178,7 +183,7 @@ int SocketManager::queue_stream(Socket *s, const struct iovec *parts, int count)
   size_t total = 0;
   for (int i = 0; i < count; i++) total += parts[i].iov_len;
   if (total == 0) return 0;
-  if (s->out.size() + total > s->send_limit) return kErrSendQueueFull;
+  if (s->queued() + total > s->send_limit) return kErrSendQueueFull;
   lend_ring(s->out);
   for (int i = 0; i < count; i++) s->out.append(parts[i].iov_base, parts[i].iov_len);
   if (s->kind == kStream) mark_dirty(s);
@@ -188,7 +193,12 @@ int SocketManager::queue_stream(Socket *s, const struct iovec *parts, int count)
 int SocketManager::close(SocketId id) {
   Socket *s = find(id);
   if (s == nullptr || s->state == kClosing) return kErrUnknownSocket;
-  if (s->kind != kStream || s->state == kBroken || s->out.empty()) {
+  if (s->tls && !s->tls->handshaking && s->state != kBroken) {
+    lend_ring(s->tls->wire);
+    if (!s->out.empty()) s->tls->filter->seal(s->out, s->tls->wire);
+    s->tls->filter->shutdown(s->tls->wire);  // close_notify, so the peer sees a clean end
+  }
+  if (s->kind != kStream || s->state == kBroken || s->queued() == 0 || (s->tls && s->tls->handshaking)) {
     destroy(id);
     return 0;
   }
@@ -262,7 +272,7 @@ RingBuffer *SocketManager::input(SocketId id) {
 
 size_t SocketManager::send_queue_size(SocketId id) const {
   Socket *s = find(id);
-  return s == nullptr ? 0 : s->out.size();
+  return s == nullptr ? 0 : s->queued();
 }
 
 std::string SocketManager::local_address(SocketId id) const {
@@ -284,6 +294,7 @@ void SocketManager::fail(Socket *s, int status) {
   }
   s->state = kBroken;
   s->out.clear();
+  if (s->tls) s->tls->wire.clear();
   loop_.remove_fd(s->fd);
   ::close(s->fd);
   s->fd = -1;
@@ -323,8 +334,10 @@ void SocketManager::on_timer(TimerId, uint64_t arg) {
     SocketOwner *owner = s->owner;
     destroy(id);
     if (owner != nullptr) owner->on_connect(id, kErrConnectTimeout);
+  } else if (s->tls && s->tls->handshaking) {
+    filter_failed(s, "TLS handshake timed out");
   } else if (s->state == kClosing) {
-    log_line(LogLevel::kWarn, "[socket] close: %zu queued bytes dropped, the peer stopped reading", s->out.size());
+    log_line(LogLevel::kWarn, "[socket] close: %zu queued bytes dropped, the peer stopped reading", s->queued());
     destroy(id);
   }
 }

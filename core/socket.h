@@ -40,6 +40,7 @@ enum SocketError : int {
   kErrBroken = -4006,          // the connection failed earlier
   kErrConnectTimeout = -4007,  // connect did not finish in time
   kErrPeerClosed = -4008,      // the peer ended the stream (from state())
+  kErrTls = -4009,             // a TLS handshake or record failed (last_failure())
 };
 // Text for a result code; 0 reads "end of file", as a close status.
 const char *socket_strerror(int code);
@@ -67,6 +68,39 @@ class SocketOwner {
   ~SocketOwner() = default;
 };
 
+// Transforms one stream's bytes between the kernel and its rings: TLS
+// (core/tls.h). The socket layer feeds it what it reads and hands it what
+// the owner queued; it never sees a descriptor. An owner meets a filtered
+// stream only once its handshake is done: on_accept and on_connect wait
+// for it, and a failed or late handshake is logged (accepted side) or
+// reported as kErrTls (connecting side).
+class StreamFilter {
+ public:
+  virtual ~StreamFilter() = default;
+  // `n` bytes came from the peer (n may be 0: move the handshake on).
+  // What they decrypt to is appended to `plain`, what the peer must get
+  // (handshake records, alerts) to `wire`. Returns 1 when the handshake
+  // completed in this call, 0 otherwise, kErrPeerClosed once the peer
+  // ended the session, or kErrTls (reason() says why).
+  virtual int take(const uint8_t *data, size_t n, RingBuffer &plain, RingBuffer &wire) = 0;
+  // Moves all of `plain` into `wire` as records; only once established.
+  virtual int seal(RingBuffer &plain, RingBuffer &wire) = 0;
+  // The record that tells the peer the session ends, before a close.
+  virtual void shutdown(RingBuffer &wire) = 0;
+  virtual bool established() const = 0;
+  virtual std::string reason() const = 0;
+};
+
+// Makes the filter of each stream a listener accepts or a connect opens.
+class StreamFilterFactory {
+ public:
+  virtual ~StreamFilterFactory() = default;
+  virtual std::unique_ptr<StreamFilter> make_filter() = 0;
+  // A handshake not done by then fails.
+  virtual int handshake_timeout_ms() const = 0;
+};
+using FilterFactoryPtr = std::shared_ptr<StreamFilterFactory>;
+
 struct SocketOptions {
   size_t send_queue_limit = 64u << 20;  // bytes queued per socket, at most
   int close_linger_ms = 10000;          // how long close() waits to flush
@@ -81,9 +115,14 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   SocketManager &operator=(const SocketManager &) = delete;
 
   // Each returns the new id, or a negative error code.
-  SocketId listen(const SockAddr &addr, int backlog, SocketOwner *owner);
-  // The result arrives through on_connect; timeout_ms <= 0 waits for the OS.
-  SocketId connect(const SockAddr &addr, const SockAddr *bind, int timeout_ms, SocketOwner *owner);
+  // With a filter factory, each accepted stream is filtered (TLS) and
+  // reaches the owner once its handshake is done.
+  SocketId listen(const SockAddr &addr, int backlog, SocketOwner *owner, FilterFactoryPtr filter = nullptr);
+  // The result arrives through on_connect; timeout_ms <= 0 waits for the OS
+  // (and, with a filter, its handshake timeout). A filtered connect reports
+  // success once its handshake is done.
+  SocketId connect(const SockAddr &addr, const SockAddr *bind, int timeout_ms, SocketOwner *owner,
+                   FilterFactoryPtr filter = nullptr);
   SocketId udp_bind(const SockAddr &addr, SocketOwner *owner);
   SocketId udp_connect(const SockAddr &addr, SocketOwner *owner);
   int set_owner(SocketId id, SocketOwner *owner);
@@ -118,6 +157,9 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   RingBuffer *input(SocketId id);
   size_t send_queue_size(SocketId id) const;
   size_t count() const { return sockets_.size(); }
+  // Why the latest kErrTls happened; read it in the on_connect or on_close
+  // that reported the code.
+  const std::string &last_failure() const { return last_failure_; }
   // The socket's own address ("ip:port"), e.g. the port a listener got
   // for port 0; empty for an unknown id.
   std::string local_address(SocketId id) const;
@@ -143,6 +185,14 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   int queue_stream(Socket *s, const struct iovec *parts, int count);
   int send_datagram(Socket *s, const void *data, size_t n, const SockAddr *to);
   void queue_reread(Socket *s);
+  // socket_filter.cc: a filtered stream's handshake and records.
+  void attach_filter(Socket *s, const FilterFactoryPtr &factory, SocketId listener, const std::string &peer);
+  // Feeds bytes read (or none) to the filter: 1 to read on, 0 when the
+  // socket is gone, failed or no longer open (its owner was told), -1 when
+  // the peer ended the session.
+  int filter_input(SocketId id, const uint8_t *data, size_t n);
+  void filter_failed(Socket *s, const std::string &why);
+  void filter_established(Socket *s);
   // An idle socket keeps no ring. Reads into an empty ring go through
   // read_buffer_ (socket_stream.cc); a send ring is lent from a small pool
   // of empty ones, and every ring is taken back once it is empty.
@@ -177,6 +227,7 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   SocketId next_id_ = SocketId{1} << 20;
   // Given up to accept and shed a connection at EMFILE.
   int spare_fd_ = -1;
+  std::string last_failure_;
   uint64_t read_calls_ = 0;
   uint64_t write_calls_ = 0;
 };

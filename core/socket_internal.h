@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "core/ring_buffer.h"
 #include "core/socket.h"
@@ -21,6 +23,17 @@ constexpr size_t kReadChunk = 16u << 10;
 constexpr size_t kPooledRingMax = 64u << 10;
 constexpr size_t kPooledRings = 16;
 constexpr int kMaxDatagram = 65536;
+
+// What a filtered (TLS) stream keeps beside the socket record; a listener
+// keeps only the factory for the streams it accepts.
+struct FilterState {
+  FilterFactoryPtr factory;
+  std::unique_ptr<StreamFilter> filter;
+  RingBuffer wire;        // sealed bytes waiting for the kernel
+  SocketId listener = 0;  // accepted here: told to its owner once established
+  std::string peer;       // for that report and for the failure log
+  bool handshaking = true;
+};
 
 struct SocketManager::Socket {
   SocketId id = 0;
@@ -41,7 +54,11 @@ struct SocketManager::Socket {
   size_t send_limit = 0;
   TimerId timer = 0;  // connect timeout or close linger
   RingBuffer in;
-  RingBuffer out;
+  RingBuffer out;  // plaintext, for a filtered stream
+  std::unique_ptr<FilterState> tls;
+  // Where bytes wait for the kernel: `out`, or the filter's sealed records.
+  RingBuffer &wire() { return tls ? tls->wire : out; }
+  size_t queued() const { return out.size() + (tls ? tls->wire.size() : 0); }
 };
 
 // Non-blocking, close-on-exec; -1 with errno set.

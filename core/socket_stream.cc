@@ -28,7 +28,9 @@ void SocketManager::do_read(SocketId id, bool until_end) {
     // Under a read limit, read no further than it.
     size_t room = s->pause_at() - s->in.size();
     int cnt;
-    bool scratch = s->in.capacity() == 0;
+    // A filtered stream always reads into the scratch: what it read is
+    // ciphertext, which the filter turns into the ring's plaintext.
+    bool scratch = s->in.capacity() == 0 || s->tls;
     if (scratch) {
       // A socket with nothing buffered reads into the loop-wide buffer and
       // keeps only what arrived (Redis's shared query buffer): an idle
@@ -47,6 +49,18 @@ void SocketManager::do_read(SocketId id, bool until_end) {
     size_t want = iov[0].iov_len + (cnt > 1 ? iov[1].iov_len : 0);
     ssize_t n = ::readv(s->fd, iov, cnt);
     read_calls_++;
+    if (n > 0 && s->tls) {
+      got += static_cast<size_t>(n);
+      int rc = filter_input(id, read_buffer_.get(), static_cast<size_t>(n));
+      if (rc == 0) return;
+      s = find(id);
+      if (rc < 0) {
+        end = 0;
+        break;
+      }
+      if (static_cast<size_t>(n) < want && !until_end) break;
+      continue;
+    }
     if (n > 0) {
       if (scratch) {
         s->in.append(read_buffer_.get(), static_cast<size_t>(n));
@@ -68,7 +82,14 @@ void SocketManager::do_read(SocketId id, bool until_end) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) end = -errno;
     break;
   }
-  if (got > 0 && s->owner != nullptr) {
+  if (s->tls && s->tls->handshaking) {
+    // The owner has not met this stream: a failure ends it quietly.
+    if (end <= 0)
+      filter_failed(s, end == 0 ? "the peer closed the connection during the TLS handshake" : socket_strerror(end));
+    return;
+  }
+  bool arrived = s->tls ? !s->in.empty() : got > 0;
+  if (arrived && s->owner != nullptr) {
     s->owner->on_data(id, s->in);
     s = find(id);
     if (s == nullptr || s->state != kOpen) return;
@@ -83,13 +104,20 @@ void SocketManager::do_read(SocketId id, bool until_end) {
 }
 
 void SocketManager::do_write(Socket *s) {
-  while (!s->out.empty()) {
+  if (s->tls && !s->tls->handshaking && !s->out.empty()) {
+    // Sealed here rather than at each send: the batch leaves in full records.
+    lend_ring(s->tls->wire);
+    s->tls->filter->seal(s->out, s->tls->wire);
+    reclaim_ring(s->out);
+  }
+  RingBuffer &wire = s->wire();
+  while (!wire.empty()) {
     struct iovec iov[2];
-    int cnt = s->out.readable_spans(iov);
+    int cnt = wire.readable_spans(iov);
     ssize_t n = ::writev(s->fd, iov, cnt);
     write_calls_++;
     if (n > 0) {
-      s->out.consume(static_cast<size_t>(n));
+      wire.consume(static_cast<size_t>(n));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -101,7 +129,7 @@ void SocketManager::do_write(Socket *s) {
     fail(s, n < 0 ? -errno : -EPIPE);
     return;
   }
-  reclaim_ring(s->out);
+  reclaim_ring(wire);
   if (s->state == kClosing) {
     destroy(s->id);
     return;

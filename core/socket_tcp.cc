@@ -30,7 +30,7 @@ int accept_socket(int lfd, struct sockaddr_storage *ss, socklen_t *len) {
 
 }  // namespace
 
-SocketId SocketManager::listen(const SockAddr &addr, int backlog, SocketOwner *owner) {
+SocketId SocketManager::listen(const SockAddr &addr, int backlog, SocketOwner *owner, FilterFactoryPtr filter) {
   if (static_cast<int>(sockets_.size()) >= options_.max_sockets) return kErrNoFreeSocket;
   int fd = open_socket(addr.family(), SOCK_STREAM);
   if (fd < 0) return -errno;
@@ -41,10 +41,17 @@ SocketId SocketManager::listen(const SockAddr &addr, int backlog, SocketOwner *o
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
   }
   if (::bind(fd, addr.get(), addr.len) != 0 || ::listen(fd, backlog) != 0) return close_with_error(fd);
-  return track(fd, kListen, owner);
+  SocketId id = track(fd, kListen, owner);
+  if (id > 0 && filter) {
+    Socket *s = find(id);
+    s->tls = std::make_unique<FilterState>();
+    s->tls->factory = std::move(filter);
+  }
+  return id;
 }
 
-SocketId SocketManager::connect(const SockAddr &addr, const SockAddr *bind, int timeout_ms, SocketOwner *owner) {
+SocketId SocketManager::connect(const SockAddr &addr, const SockAddr *bind, int timeout_ms, SocketOwner *owner,
+                                FilterFactoryPtr filter) {
   if (static_cast<int>(sockets_.size()) >= options_.max_sockets) return kErrNoFreeSocket;
   int fd = open_socket(addr.family(), SOCK_STREAM);
   if (fd < 0) return -errno;
@@ -58,7 +65,14 @@ SocketId SocketManager::connect(const SockAddr &addr, const SockAddr *bind, int 
   // Even an immediate success is reported through on_connect: the first
   // writable edge after registration delivers it.
   SocketId id = track(fd, kConnecting, owner);
-  if (id > 0 && timeout_ms > 0) find(id)->timer = loop_.add_timer(timeout_ms, this, static_cast<uint64_t>(id));
+  if (id <= 0) return id;
+  Socket *s = find(id);
+  // A filtered connect's timeout runs until its handshake is done.
+  if (filter) {
+    attach_filter(s, filter, 0, "");
+    if (timeout_ms <= 0) timeout_ms = filter->handshake_timeout_ms();
+  }
+  if (timeout_ms > 0) s->timer = loop_.add_timer(timeout_ms, this, static_cast<uint64_t>(id));
   return id;
 }
 
@@ -100,11 +114,16 @@ void SocketManager::finish_connect(Socket *s) {
     if (owner != nullptr) owner->on_connect(id, -err);
     return;
   }
+  s->kind = kStream;
+  if (s->tls) {
+    // The owner hears of it once the handshake is done.
+    if (filter_input(id, nullptr, 0) > 0) do_read(id);
+    return;
+  }
   if (s->timer != 0) {
     loop_.cancel_timer(s->timer);
     s->timer = 0;
   }
-  s->kind = kStream;
   if (!s->out.empty()) mark_dirty(s);
   if (owner != nullptr) owner->on_connect(id, 0);
   // Bytes may have come with the connect edge; edges do not repeat.
@@ -143,7 +162,11 @@ void SocketManager::do_accept(Socket *listener) {
     SocketId id = track(fd, kStream, owner);
     if (id < 0) continue;
     std::string peer = format_address(reinterpret_cast<struct sockaddr *>(&ss));
-    if (owner != nullptr) owner->on_accept(lid, id, peer);
+    if (listener->tls) {
+      attach_filter(find(id), listener->tls->factory, lid, peer);  // on_accept once established
+    } else if (owner != nullptr) {
+      owner->on_accept(lid, id, peer);
+    }
     listener = find(lid);
     if (listener == nullptr) return;  // the owner closed the listener
     // Data may already be waiting, and its edge fired before we registered.
