@@ -15,7 +15,7 @@ std::string encode_hello(const HelloMessage &m) {
 }
 
 bool decode_hello(const uint8_t *payload, size_t size, HelloMessage *out) {
-  if (size != kHelloSize || std::memcmp(payload, kHelloMagic, kHelloMagicSize) != 0) return false;
+  if (size < kHelloSize || std::memcmp(payload, kHelloMagic, kHelloMagicSize) != 0) return false;
   const uint8_t *p = payload + kHelloMagicSize;
   if (p[0] != kHelloVersion) return false;
   auto u32 = [](const uint8_t *q) {
@@ -25,6 +25,8 @@ bool decode_hello(const uint8_t *payload, size_t size, HelloMessage *out) {
   out->version = p[0];
   out->features = u32(p + 1) & kFeatureKnown;
   out->max_payload = u32(p + 5);
+  out->tail = payload + kHelloSize;
+  out->tail_size = size - kHelloSize;
   return true;
 }
 

@@ -23,13 +23,16 @@ constexpr uint32_t kHelloCmd = 0xfffffff0u;
 constexpr uint32_t kPingCmd = 0xfffffff1u;
 constexpr uint32_t kPongCmd = 0xfffffff2u;
 constexpr uint32_t kChunkCmd = 0xfffffff3u;
+constexpr uint32_t kAuthCmd = 0xfffffff4u;  // the connecting side's proof (cluster/auth.h)
 
 // Feature bits a hello offers and an ack accepts.
 constexpr uint32_t kFeatureHeartbeat = 1u << 0;  // ping and pong
 constexpr uint32_t kFeatureLarge = 1u << 1;      // payloads beyond one frame
-constexpr uint32_t kFeatureKnown = kFeatureHeartbeat | kFeatureLarge;
+constexpr uint32_t kFeatureAuth = 1u << 2;       // shared-secret proofs follow the hello
+constexpr uint32_t kFeatureKnown = kFeatureHeartbeat | kFeatureLarge | kFeatureAuth;
 
-// "\xffSILLY" + version + features + max payload: 14 bytes.
+// "\xffSILLY" + version + features + max payload: 14 bytes, which the
+// authentication's nonce and proof may follow (cluster/auth.h).
 constexpr char kHelloMagic[] = "\xffSILLY";
 constexpr size_t kHelloMagicSize = sizeof(kHelloMagic) - 1;
 constexpr uint8_t kHelloVersion = 1;
@@ -39,13 +42,16 @@ struct HelloMessage {
   uint8_t version = kHelloVersion;
   uint32_t features = 0;
   uint32_t max_payload = 0;  // the largest payload this side accepts
+  // What follows the 14 bytes, pointing into the decoded payload.
+  const uint8_t *tail = nullptr;
+  size_t tail_size = 0;
 };
 
-// The 14 bytes of a hello or an ack.
+// The 14 bytes of a hello or an ack (the tail is not written).
 std::string encode_hello(const HelloMessage &m);
-// False when the payload is not a hello (wrong size, magic or version);
-// unknown feature bits are dropped, so a newer peer still agrees on the
-// ones both know.
+// False when the payload is not a hello (too short, wrong magic or
+// version); unknown feature bits are dropped, so a newer peer still agrees
+// on the ones both know. Bytes past the 14 are the tail.
 bool decode_hello(const uint8_t *payload, size_t size, HelloMessage *out);
 
 }  // namespace cluster

@@ -3,6 +3,7 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "cluster/link_table.h"
@@ -31,15 +32,35 @@ Link::~Link() {
   if (hello_timer_ != 0) table_.loop().cancel_timer(hello_timer_);
 }
 
-void Link::start() {
+// A TLS ClientHello record (16 03 0x, length, type 01, a 24-bit length
+// under 64 KiB, version 03 0x): what a TLS client sends first. Seven fixed
+// bytes that a base-wire first frame would need a length of exactly 5635
+// and a matching payload start to imitate.
+static bool looks_like_tls(const RingBuffer &in) {
+  return in.size() >= 11 && in.at(0) == 0x16 && in.at(1) == 0x03 && in.at(2) <= 0x04 && in.at(5) == 0x01 &&
+         in.at(6) == 0x00 && in.at(9) == 0x03 && in.at(10) <= 0x04;
+}
+
+void Link::start(SocketId listener, const std::string &peer) {
   if (options_.keepalive_s > 0) table_.sockets().set_keepalive(id_, options_.keepalive_s);
+  if (options_.secret != nullptr) auth_ = std::make_unique<AuthState>(options_.secret);
   if (initiator_ && options_.extended()) {
     HelloMessage hello;
     hello.features = options_.features();
     hello.max_payload = static_cast<uint32_t>(options_.max_payload);
     hello_session_ = table_.sessions().next_unregistered();
-    hello_pending_ = queue_control(kHelloCmd, hello_session_, encode_hello(hello)) == 0;
-    if (hello_pending_) hello_timer_ = table_.loop().add_timer(kHelloWaitMs, this, kHelloTimer);
+    std::string payload = auth_ != nullptr ? auth_->auth.client_hello(hello) : encode_hello(hello);
+    hello_pending_ = queue_control(kHelloCmd, hello_session_, payload) == 0;
+    int wait_ms = auth_ != nullptr ? options_.handshake_ms : kHelloWaitMs;
+    if (hello_pending_) hello_timer_ = table_.loop().add_timer(wait_ms, this, kHelloTimer);
+  } else if (auth_ != nullptr) {
+    // Nothing but the handshake is read until it is through, and not for
+    // longer than handshake_ms.
+    auth_->listener = listener;
+    auth_->peer = peer;
+    size_t unlimited;
+    table_.sockets().set_read_limit(id_, kMaxAuthFrame, &unlimited);
+    hello_timer_ = table_.loop().add_timer(options_.handshake_ms, this, kHelloTimer);
   }
   if (options_.heartbeat_ms > 0) heartbeat_ = table_.loop().add_timer(options_.heartbeat_ms, this, kHeartbeatTimer);
 }
@@ -84,9 +105,32 @@ bool Link::take_extension(const Frame &f) {
   }
   if (hello_pending_ && f.session == hello_session_) {
     HelloMessage ack;
+    if (auth_ != nullptr && auth_->done_hello) {
+      // The listener's word that our proof was right: the link is up.
+      auth_.reset();
+      end_hello();
+      return true;
+    }
+    if (auth_ != nullptr) {
+      std::string proof;
+      if (!auth_->auth.client_check_ack(f.payload, f.size, &ack, &proof)) {
+        fail_auth(auth_->auth.why());
+        return true;
+      }
+      agreed_ = ack.features & options_.features();
+      peer_max_ = ack.max_payload;
+      auth_->done_hello = true;
+      hello_session_ = table_.sessions().next_unregistered();  // what the confirmation answers
+      queue_control(kAuthCmd, hello_session_, proof);
+      return true;
+    }
     // Anything but an ack (an original node's error answer, say) leaves
     // the link on the base wire.
     if (decode_hello(f.payload, f.size, &ack)) {
+      if ((ack.features & kFeatureAuth) != 0) {
+        fail_auth("the peer requires a secret");
+        return true;
+      }
       agreed_ = ack.features & options_.features();
       peer_max_ = ack.max_payload;
     }
@@ -96,9 +140,94 @@ bool Link::take_extension(const Frame &f) {
   return false;
 }
 
+bool Link::authenticate(RingBuffer &in) {
+  while (auth_ != nullptr && !closed_ && pending_status_ > 0) {
+    if (in.size() < kLengthSize) return false;
+    size_t body = static_cast<size_t>(in.at(0)) << 8 | in.at(1);
+    if (body > kMaxAuthFrame) {
+      fail_auth("a " + std::to_string(body) + "-byte frame before authentication");
+      return false;
+    }
+    Frame f;
+    std::string why;
+    ParseStatus st = parse_frame(in, &f, &why);
+    if (st == ParseStatus::kNeedMore) return false;  // the read limit bounds the wait
+    if (st == ParseStatus::kMalformed || !take_auth_frame(f, &why)) {
+      fail_auth(why);
+      return false;
+    }
+    seen_first_ = true;
+    in.consume(f.wire_size);
+  }
+  return !closed_ && pending_status_ > 0;
+}
+
+bool Link::take_auth_frame(const Frame &f, std::string *why) {
+  Authenticator &a = auth_->auth;
+  if (!auth_->done_hello) {
+    if (f.response || f.cmd != kHelloCmd) {
+      *why = "the peer sent no hello (a node without the secret, or on the base wire)";
+      return false;
+    }
+    HelloMessage offer;
+    std::string ack;
+    if (!a.server_take_hello(f.payload, f.size, options_.features(), static_cast<uint32_t>(options_.max_payload),
+                             &offer, &ack)) {
+      // An ack that asks for a secret lets a connecting node say why.
+      HelloMessage refusal;
+      refusal.features = kFeatureAuth;
+      std::string payload = encode_hello(refusal);
+      respond(f.session, payload.data(), payload.size());
+      *why = a.why();
+      return false;
+    }
+    agreed_ = offer.features & options_.features();
+    peer_max_ = offer.max_payload;
+    auth_->done_hello = true;
+    if (respond(f.session, ack.data(), ack.size()) != 0) {
+      *why = "cannot answer the hello";
+      return false;
+    }
+    return true;
+  }
+  if (f.response || f.cmd != kAuthCmd) {
+    *why = "no proof after the hello";
+    return false;
+  }
+  if (!a.server_check_proof(f.payload, f.size)) {
+    *why = a.why();
+    return false;
+  }
+  respond(f.session, nullptr, 0);
+  SocketId listener = auth_->listener;
+  std::string peer = std::move(auth_->peer);
+  auth_.reset();
+  if (hello_timer_ != 0) table_.loop().cancel_timer(hello_timer_);
+  hello_timer_ = 0;
+  size_t limited;
+  table_.sockets().set_read_limit(id_, SIZE_MAX, &limited);
+  table_.sink().on_accept(listener, *this, peer);
+  return true;
+}
+
+void Link::fail_auth(const std::string &why) {
+  if (initiator_) {
+    log_line(LogLevel::kWarn, "[cluster] link %lld: authentication failed: %s", static_cast<long long>(id_),
+             why.c_str());
+  } else {
+    log_line(LogLevel::kWarn, "[cluster] link from %s: authentication failed: %s, closing it",
+             auth_ != nullptr ? auth_->peer.c_str() : "?", why.c_str());
+  }
+  end(-EACCES);
+}
+
 void Link::on_timer(TimerId, uint64_t arg) {
   if (arg == kHelloTimer) {
     hello_timer_ = 0;
+    if (auth_ != nullptr) {
+      fail_auth("not through within " + std::to_string(options_.handshake_ms) + " ms");
+      return;
+    }
     end_hello();  // no answer: a peer on the base wire
     return;
   }
@@ -282,10 +411,11 @@ void Link::end(int status) {
   std::vector<uint32_t> failed = table_.sessions().fail_link(id_);
   if (ready()) {
     table_.sink().on_close(*this, status, failed);
-  } else {
-    // Its owner never had it: the connect failed.
-    table_.sink().on_connect(id_, status != 0 ? status : -ECONNRESET);
-  }
+  } else if (initiator_) {
+    // Its owner never had it: the connect failed. With a secret, any end
+    // before the listener's confirmation is a refusal.
+    table_.sink().on_connect(id_, auth_ != nullptr ? -EACCES : status != 0 ? status : -ECONNRESET);
+  }  // an accepted link that never authenticated: nobody knew of it
   release();
 }
 
@@ -296,6 +426,12 @@ void Link::release() {
 }
 
 void Link::on_close(SocketId, int status) {
+  if (auth_ != nullptr && !initiator_) {
+    // The connecting side found our proof wrong (a different secret), or
+    // gave up: either way it never got through.
+    fail_auth("the peer left during the handshake (" + std::string(socket_strerror(status)) + ")");
+    return;
+  }
   end(status);
 }
 
@@ -303,8 +439,16 @@ void Link::on_data(SocketId, RingBuffer &in) {
   heard_ = true;
   ping_unanswered_ = false;
   last_heard_us_ = monotonic_us();
+  if (!initiator_ && !seen_first_ && looks_like_tls(in)) {
+    log_line(LogLevel::kWarn, "[cluster] link %lld: a TLS client on a plaintext port, closing it",
+             static_cast<long long>(id_));
+    if (auth_ != nullptr) auth_.reset();
+    end(-EPROTO);
+    return;
+  }
+  // As a batch: a close from the sink (in on_accept, say) waits for its end.
   in_batch_ = true;
-  read_batch(in);
+  if (auth_ == nullptr || initiator_ || authenticate(in)) read_batch(in);
   in_batch_ = false;
   if (!closed_ && pending_status_ <= 0) {
     end(pending_status_);
@@ -332,7 +476,15 @@ void Link::read_batch(RingBuffer &in) {
         if (take_chunk(f)) continue;
         break;
       }
-      if (take_extension(f)) continue;
+      if (take_extension(f)) {
+        if (pending_status_ <= 0) break;  // an authentication failed
+        continue;
+      }
+      if (auth_ != nullptr) {
+        // The listener speaks before it proved it knows the secret.
+        fail_auth("a frame before authentication");
+        break;
+      }
       if (!f.response || accept_response(&f)) frames_.push_back(f);
     }
     stats_.bytes_in += used;  // before the sink: a caller it resumes may look

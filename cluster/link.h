@@ -8,9 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "cluster/auth.h"
 #include "cluster/chunks.h"
 #include "cluster/frame.h"
 #include "cluster/hello.h"
@@ -33,12 +35,18 @@ struct LinkOptions {
   // The largest payload this side takes in one message. Beyond the base
   // frame's limit, larger ones go as chunk frames where both ends agreed.
   size_t max_payload = kMaxRequestPayload;
+  // A secret both ends prove they know before anything else crosses the
+  // link (cluster/auth.h); none: no authentication.
+  Secret secret;
+  // How long a link with a secret may take to authenticate.
+  int handshake_ms = 5000;
   // Offered in a hello (the connecting side) or accepted in one (the
   // listening side). A side with none of them never sends a hello; it
   // answers one with an ack that accepts nothing.
-  bool extended() const { return heartbeat_ms > 0 || max_payload > kMaxRequestPayload; }
+  bool extended() const { return heartbeat_ms > 0 || max_payload > kMaxRequestPayload || secret != nullptr; }
   uint32_t features() const {
-    return (heartbeat_ms > 0 ? kFeatureHeartbeat : 0) | (max_payload > kMaxRequestPayload ? kFeatureLarge : 0);
+    return (heartbeat_ms > 0 ? kFeatureHeartbeat : 0) | (max_payload > kMaxRequestPayload ? kFeatureLarge : 0) |
+           (secret != nullptr ? kFeatureAuth : 0);
   }
 };
 
@@ -84,12 +92,14 @@ class Link final : public SocketOwner, private TimerOwner {
   // The extensions both ends agreed to (kFeature* bits); 0 on a base link.
   uint32_t agreed() const { return agreed_; }
   // Sends the hello (initiator) and arms the heartbeat; LinkTable calls it
-  // once the link is up.
-  void start();
+  // once the link is up. An accepted link with a secret is told to the sink
+  // as coming from `listener` and `peer` once it authenticated.
+  void start(SocketId listener = 0, const std::string &peer = std::string());
   // Up for its owner: a connecting link with extensions is, once its hello
   // is answered (or kHelloWaitMs passed without an answer: a peer that
-  // knows no hello). LinkTable tells the sink on_connect then.
-  bool ready() const { return !hello_pending_; }
+  // knows no hello); a link with a secret once the peer proved it knows
+  // it. LinkTable tells the sink on_connect (or on_accept) then.
+  bool ready() const { return !hello_pending_ && auth_ == nullptr; }
   static constexpr int kHelloWaitMs = 1000;
 
   // The largest payload the peer takes now: its own limit once it agreed
@@ -131,8 +141,15 @@ class Link final : public SocketOwner, private TimerOwner {
 
  private:
   // TimerOwner: the heartbeat (every options_.heartbeat_ms) and the wait
-  // for the hello's answer.
+  // for the hello's answer (or, with a secret, for the whole handshake).
   void on_timer(TimerId id, uint64_t arg) override;
+  // The listening side of the secret's handshake, before any frame reaches
+  // the batch: true once through (the rest of `in` is ordinary frames).
+  bool authenticate(RingBuffer &in);
+  bool take_auth_frame(const Frame &f, std::string *why);
+  // Logs why and closes: an initiator's connect fails with EACCES, an
+  // accepted link goes without its owner ever hearing of it.
+  void fail_auth(const std::string &why);
   // The hello was answered, or its wait ran out: the link is up.
   void end_hello();
   // A frame of the extensions, handled here and never passed to the sink;
@@ -185,6 +202,15 @@ class Link final : public SocketOwner, private TimerOwner {
   std::list<Outgoing> outgoing_;
   Reassembler reassembler_;
   std::list<std::string> completed_;  // reassembled payloads of this chunk
+  // While a link with a secret authenticates; gone once it did.
+  struct AuthState {
+    explicit AuthState(Secret s) : auth(std::move(s)) {}
+    Authenticator auth;
+    bool done_hello = false;  // the hello was acked; the proof comes next
+    SocketId listener = 0;    // the listening side: told to the sink once through
+    std::string peer;
+  };
+  std::unique_ptr<AuthState> auth_;
   bool in_batch_ = false;
   int pending_status_ = 1;  // set while a batch runs: end(status) after it
   // The frames of the chunk being read: the table's, as only one link

@@ -16,14 +16,14 @@ LinkTable::~LinkTable() {
   for (auto &kv : others_) sockets_.close(kv.first);
 }
 
-SocketId LinkTable::listen(const SockAddr &addr, int backlog, const LinkOptions &options) {
-  SocketId id = sockets_.listen(addr, backlog, this);
+SocketId LinkTable::listen(const SockAddr &addr, int backlog, const LinkOptions &options, FilterFactoryPtr tls) {
+  SocketId id = sockets_.listen(addr, backlog, this, std::move(tls));
   if (id > 0) others_.emplace(id, options);
   return id;
 }
 
-SocketId LinkTable::connect(const SockAddr &addr, int timeout_ms, const LinkOptions &options) {
-  SocketId id = sockets_.connect(addr, nullptr, timeout_ms, this);
+SocketId LinkTable::connect(const SockAddr &addr, int timeout_ms, const LinkOptions &options, FilterFactoryPtr tls) {
+  SocketId id = sockets_.connect(addr, nullptr, timeout_ms, this, std::move(tls));
   if (id > 0) others_.emplace(id, options);
   return id;
 }
@@ -38,12 +38,13 @@ Link *LinkTable::find(SocketId id) const {
   return it == links_.end() ? nullptr : it->second.get();
 }
 
-Link *LinkTable::adopt(SocketId id, const LinkOptions &options, bool initiator) {
+Link *LinkTable::adopt(SocketId id, const LinkOptions &options, bool initiator, SocketId listener,
+                       const std::string &peer) {
   auto link = std::make_unique<Link>(*this, id, options, initiator);
   Link *l = link.get();
   links_.emplace(id, std::move(link));
   sockets_.set_owner(id, l);
-  l->start();
+  l->start(listener, peer);
   return l;
 }
 
@@ -54,7 +55,9 @@ void LinkTable::remove(SocketId id) {
 void LinkTable::on_accept(SocketId listener, SocketId conn, const std::string &peer) {
   auto it = others_.find(listener);
   LinkOptions options = it == others_.end() ? LinkOptions{} : it->second;
-  sink_.on_accept(listener, *adopt(conn, options, false), peer);
+  // A link with a secret is told to the sink once it authenticated.
+  Link *link = adopt(conn, options, false, listener, peer);
+  if (link->ready()) sink_.on_accept(listener, *link, peer);
 }
 
 void LinkTable::on_connect(SocketId id, int status) {

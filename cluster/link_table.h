@@ -27,9 +27,11 @@ class LinkTable : public SocketOwner, private TimerOwner, private DeadlineSchedu
 
   // Ids, or negative error codes. Accepted links and finished connects are
   // told to the sink.
-  // The links a listener accepts, or a connect makes, get `options`.
-  SocketId listen(const SockAddr &addr, int backlog, const LinkOptions &options = {});
-  SocketId connect(const SockAddr &addr, int timeout_ms, const LinkOptions &options = {});
+  // The links a listener accepts, or a connect makes, get `options`; with
+  // `tls`, their streams are TLS (core/tls.h).
+  SocketId listen(const SockAddr &addr, int backlog, const LinkOptions &options = {}, FilterFactoryPtr tls = nullptr);
+  SocketId connect(const SockAddr &addr, int timeout_ms, const LinkOptions &options = {},
+                   FilterFactoryPtr tls = nullptr);
   // Closes a listener or a connect still in progress; 0 or kErrUnknownSocket.
   int close_socket(SocketId id);
 
@@ -49,7 +51,8 @@ class LinkTable : public SocketOwner, private TimerOwner, private DeadlineSchedu
 
  private:
   friend class Link;
-  Link *adopt(SocketId id, const LinkOptions &options, bool initiator);
+  Link *adopt(SocketId id, const LinkOptions &options, bool initiator, SocketId listener = 0,
+              const std::string &peer = std::string());
   // Destroys the link; the caller touches it no more.
   void remove(SocketId id);
   // DeadlineScheduler, TimerOwner: each call's deadline is a loop timer.
