@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 
 #include "core/socket.h"
 #include "core/socket_internal.h"
@@ -83,9 +84,14 @@ void SocketManager::do_read(SocketId id, bool until_end) {
     break;
   }
   if (s->tls && s->tls->handshaking) {
-    // The owner has not met this stream: a failure ends it quietly.
-    if (end <= 0)
-      filter_failed(s, end == 0 ? "the peer closed the connection during the TLS handshake" : socket_strerror(end));
+    // The owner has not met this stream: it hears of a failure only as a
+    // failed connect.
+    if (end <= 0) {
+      std::string why = std::string("the connection ended during the TLS handshake (") +
+                        (end == 0 ? "closed by the peer" : socket_strerror(end)) + ")";
+      if (s->tls->listener == 0) why += ": is the server's port TLS?";
+      filter_failed(s, why);
+    }
     return;
   }
   bool arrived = s->tls ? !s->in.empty() : got > 0;

@@ -130,6 +130,8 @@ class TlsFilter final : public StreamFilter {
   const uint8_t *in_ = nullptr;  // what the socket read, not yet taken
   size_t in_size_ = 0;
   RingBuffer *wire_ = nullptr;  // where records go, during a call only
+  bool server_;
+  bool heard_ = false;  // any byte arrived from the peer
   bool established_ = false;
   std::string reason_;
 };
@@ -170,7 +172,7 @@ int TlsFilter::bio_write(BIO *b, const char *data, int len) {
   return len;
 }
 
-TlsFilter::TlsFilter(SSL_CTX *ctx, const TlsConfig &config) {
+TlsFilter::TlsFilter(SSL_CTX *ctx, const TlsConfig &config) : server_(config.server) {
   ssl_ = SSL_new(ctx);
   BIO *bio = BIO_new(bio_method());
   BIO_set_data(bio, this);
@@ -202,6 +204,16 @@ int TlsFilter::failed(int ret) {
 
 int TlsFilter::take(const uint8_t *data, size_t n, RingBuffer &plain, RingBuffer &wire) {
   ERR_clear_error();  // the queue is per thread: start from nothing of others
+  if (!heard_ && n > 0) {
+    heard_ = true;
+    // A TLS peer's first record is a handshake (22) or, from a server that
+    // refuses us, an alert (21); anything else does not speak TLS at all,
+    // which OpenSSL would call "wrong version number".
+    if (data[0] != 22 && (server_ || data[0] != 21)) {
+      reason_ = server_ ? "a plaintext client on a TLS port" : "the server does not speak TLS (a plaintext port?)";
+      return kErrTls;
+    }
+  }
   in_ = data;
   in_size_ = n;
   wire_ = &wire;

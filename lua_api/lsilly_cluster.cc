@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cluster/link_table.h"
+#include "core/log.h"
 #include "lua_api/host.h"
 #include "lua_api/modules.h"
 #include "lua_api/payload.h"
@@ -94,6 +95,12 @@ class ClusterBinding : public HostPart, public cluster::LinkSink {
   }
 
   void on_close(cluster::Link &link, int status, const std::vector<uint32_t> &failed) override {
+    if (status == kErrTls) {
+      // Scripts see an errno; the log keeps OpenSSL's reason.
+      log_line(LogLevel::kWarn, "[cluster] link %lld: TLS failure: %s", static_cast<long long>(link.id()),
+               host_.sockets().last_failure().c_str());
+      status = -EPROTO;
+    }
     if (!host_.begin(refs_[kOnClose])) return;
     lua_State *L = host_.L();
     lua_pushinteger(L, link.id());
@@ -149,7 +156,7 @@ int l_dispatch(lua_State *L) {
 }
 
 // The link options from idx on: heartbeat ms, keepalive seconds (0: off),
-// largest payload taken.
+// largest payload taken, secret (nil: none), handshake ms.
 cluster::LinkOptions check_options(lua_State *L, int idx) {
   cluster::LinkOptions o;
   o.heartbeat_ms = static_cast<int>(luaL_optinteger(L, idx, 0));
@@ -157,24 +164,31 @@ cluster::LinkOptions check_options(lua_State *L, int idx) {
   lua_Integer max = luaL_optinteger(L, idx + 2, static_cast<lua_Integer>(cluster::kMaxRequestPayload));
   luaL_argcheck(L, max > 0 && max <= 0x7fffffff, idx + 2, "maxpayload out of range");
   o.max_payload = static_cast<size_t>(max);
+  if (!lua_isnoneornil(L, idx + 3)) {
+    size_t n;
+    const char *s = luaL_checklstring(L, idx + 3, &n);
+    o.secret = std::make_shared<const std::string>(s, n);
+  }
+  o.handshake_ms = static_cast<int>(luaL_optinteger(L, idx + 4, o.handshake_ms));
   return o;
 }
 
-// listen(addr, backlog, heartbeat, keepalive, maxpayload) -> fd | nil, err
+// listen(addr, backlog, heartbeat, keepalive, maxpayload, secret, handshake,
+// tls context) -> fd | nil, err
 int l_listen(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, true, &addr)) return 2;
   int backlog = static_cast<int>(luaL_optinteger(L, 2, 128));
-  return push_id(L, binding(L).links().listen(addr, backlog, check_options(L, 3)));
+  return push_id(L, binding(L).links().listen(addr, backlog, check_options(L, 3), opt_tls_context(L, 8)));
 }
 
-// connect(addr, timeout_ms, heartbeat, keepalive, maxpayload) -> fd | nil, err;
-// on_connect(fd, status) follows.
+// connect(addr, timeout_ms, heartbeat, keepalive, maxpayload, secret,
+// handshake, tls context) -> fd | nil, err; on_connect(fd, status) follows.
 int l_connect(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, false, &addr)) return 2;
   int timeout = static_cast<int>(luaL_checkinteger(L, 2));
-  return push_id(L, binding(L).links().connect(addr, timeout, check_options(L, 3)));
+  return push_id(L, binding(L).links().connect(addr, timeout, check_options(L, 3), opt_tls_context(L, 8)));
 }
 
 // close(fd) -> {sessions that were pending} for a link; true for a

@@ -130,15 +130,15 @@ int l_onevent(lua_State *L) {
   return 0;
 }
 
-// tcplisten(addr, backlog, owner) -> id | nil, err
+// tcplisten(addr, backlog, owner [, tls context]) -> id | nil, err
 int l_tcplisten(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, true, &addr)) return 2;
   int backlog = static_cast<int>(luaL_optinteger(L, 2, 256));
-  return push_id(L, sockets(L).listen(addr, backlog, check_owner(L, 3)));
+  return push_id(L, sockets(L).listen(addr, backlog, check_owner(L, 3), opt_tls_context(L, 4)));
 }
 
-// tcpconnect(addr, bind|nil, timeout_ms, owner) -> id | nil, err
+// tcpconnect(addr, bind|nil, timeout_ms, owner [, tls context]) -> id | nil, err
 int l_tcpconnect(lua_State *L) {
   SockAddr addr, bind;
   if (!check_address(L, 1, false, &addr)) return 2;
@@ -149,7 +149,8 @@ int l_tcpconnect(lua_State *L) {
     return 2;
   }
   int timeout = static_cast<int>(luaL_optinteger(L, 3, 0));
-  return push_id(L, sockets(L).connect(addr, has_bind ? &bind : nullptr, timeout, check_owner(L, 4)));
+  return push_id(
+      L, sockets(L).connect(addr, has_bind ? &bind : nullptr, timeout, check_owner(L, 4), opt_tls_context(L, 5)));
 }
 
 int l_udpbind(lua_State *L) {
@@ -339,8 +340,15 @@ int l_sockname(lua_State *L) {
   return 1;
 }
 
+// The text of a status; a TLS failure says what OpenSSL found, as the
+// status is read in the event that reported it.
 int l_strerror(lua_State *L) {
-  lua_pushstring(L, socket_strerror(static_cast<int>(luaL_checkinteger(L, 1))));
+  auto code = static_cast<int>(luaL_checkinteger(L, 1));
+  if (code == kErrTls) {
+    lua_pushfstring(L, "TLS failure: %s", sockets(L).last_failure().c_str());
+    return 1;
+  }
+  lua_pushstring(L, socket_strerror(code));
   return 1;
 }
 

@@ -7,6 +7,7 @@
 #include <lua.hpp>
 
 #include "core/address.h"
+#include "core/socket.h"
 
 namespace silly {
 
@@ -15,10 +16,14 @@ int open_silly_net(lua_State *L);        // silly.net.c
 int open_silly_logger(lua_State *L);     // silly.logger.c
 int open_silly_cluster(lua_State *L);    // silly.cluster.c
 int open_silly_netpacket(lua_State *L);  // silly.netpacket
+int open_silly_tls(lua_State *L);        // silly.tls.c
 
 // Reads the address at idx ("ip:port", "[ipv6]:port"); false with
 // nil, "invalid address:..." pushed when it is not one.
 bool check_address(lua_State *L, int idx, bool empty_host_is_any, SockAddr *out);
+
+// The TLS context (silly.tls.c) at idx, or nullptr when it is nil.
+FilterFactoryPtr opt_tls_context(lua_State *L, int idx);
 
 // Pushes a new socket's id, or nil and the error's text; returns how many.
 int push_id(lua_State *L, int64_t id);

@@ -58,7 +58,8 @@ end
 -- `rec` goes into `records` under the new id, and suspends until it is
 -- done. `start(rec)` makes the socket and returns its id or nil, err;
 -- _connected(rec, status) is what the module calls on its connect event.
-function M._connect(fname, records, rec, start)
+-- `describe(status)`, if given, words a failure instead of strerror.
+function M._connect(fname, records, rec, start, describe)
 	local co = silly._checkblock(fname)
 	local id, err = start()
 	if not id then
@@ -69,7 +70,7 @@ function M._connect(fname, records, rec, start)
 	local status = silly._suspend(fname, "WAIT")
 	if status ~= 0 then
 		records[id] = nil
-		return nil, strerror(status)
+		return nil, (describe or strerror)(status)
 	end
 	return id
 end

@@ -8,6 +8,8 @@
 local silly = require "silly"
 local net = require "silly.net"
 local cc = require "silly.cluster.c"
+local nc = require "silly.net.c"
+local tc = require "silly.tls.c"
 local logger = require "silly.logger"
 local peers = require "silly.net.cluster.peer"
 
@@ -187,6 +189,38 @@ local function resolve(addr)
 	return nil, "cannot resolve " .. host .. ": " .. tostring(err)
 end
 
+-- A connect's failure in words: a refused secret says so.
+local EACCES = nc.errno.EACCES
+local function describe_failure(status)
+	if status == -EACCES then
+		return "authentication failed"
+	end
+	return nc.strerror(status)
+end
+
+local TLS_FIELDS = {cert = true, key = true, ca = true, verify = true, servername = true}
+
+-- conf.tls -> the listening side's context (nil without cert and key) and
+-- the connecting side's; a file that cannot be used raises here, named.
+local function tls_contexts(t, handshake)
+	if type(t) ~= "table" then
+		error("cluster.new: conf.tls must be a table, got " .. type(t), 3)
+	end
+	for k in pairs(t) do
+		if not TLS_FIELDS[k] then
+			error("cluster.new: unknown conf.tls option '" .. tostring(k) .. "'", 3)
+		end
+	end
+	local server
+	if t.cert or t.key then
+		server = tc.context({server = true, cert = t.cert, key = t.key, ca = t.ca, verify = t.verify,
+			handshake = handshake}, "cluster.new")
+	end
+	local client = tc.context({cert = t.cert, key = t.key, ca = t.ca, verify = t.verify,
+		servername = t.servername, handshake = handshake}, "cluster.new")
+	return server, client
+end
+
 local function encode(fname, inst, cmd, obj)
 	local ok, cmdn, data, size = pcall(inst.__event.marshal, "request", cmd, obj)
 	if not ok then
@@ -233,6 +267,18 @@ local function new(conf)
 	if maxpayload > 0x7fffffff then
 		error("cluster.new: conf.maxpayload must be at most 2^31 - 1, got " .. maxpayload, 2)
 	end
+	local secret = conf.secret
+	if secret ~= nil and (type(secret) ~= "string" or secret == "") then
+		error("cluster.new: conf.secret must be a non-empty string", 2)
+	end
+	local handshake = conf.handshake or 5000
+	if mtype(handshake) ~= "integer" or handshake <= 0 then
+		error("cluster.new: conf.handshake must be a positive integer (ms), got " .. tostring(handshake), 2)
+	end
+	local tls_server, tls_client
+	if conf.tls ~= nil then
+		tls_server, tls_client = tls_contexts(conf.tls, handshake)
+	end
 
 	-- __fdaddr (fd -> address of each open link and listener) is the
 	-- documented view scripts may read; links holds the records.
@@ -242,7 +288,10 @@ local function new(conf)
 		if type(addr) ~= "string" then
 			error("cluster.listen: address string expected, got " .. type(addr), 2)
 		end
-		local fd, err = cc.listen(addr, backlog or 128, heartbeat, keepalive, maxpayload)
+		if tls_client and not tls_server then
+			error("cluster.listen: conf.tls needs cert and key to listen", 2)
+		end
+		local fd, err = cc.listen(addr, backlog or 128, heartbeat, keepalive, maxpayload, secret, handshake, tls_server)
 		if not fd then
 			return nil, err
 		end
@@ -262,8 +311,8 @@ local function new(conf)
 		end
 		local rec = {inst = inst, addr = addr, peer = peer}
 		local fd, err = net._connect(fname, links, rec, function()
-			return cc.connect(target, timeout, heartbeat, keepalive, maxpayload)
-		end)
+			return cc.connect(target, timeout, heartbeat, keepalive, maxpayload, secret, handshake, tls_client)
+		end, describe_failure)
 		if not fd then
 			return nil, err
 		end

@@ -69,21 +69,24 @@ nc.onevent(nc.STREAM, function(ev, id, a, b)
 	end
 end)
 
+-- Called from _listen and _connect: the error names the script's line.
 local function check_addr(fname, addr)
 	if type(addr) ~= "string" then
-		error(fname .. ": address string expected, got " .. type(addr), 3)
+		error(fname .. ": address string expected, got " .. type(addr), 4)
 	end
 	if not addr:find(":%w+$") then
-		error(fname .. ": address needs a port ('ip:port'), got '" .. addr .. "'", 3)
+		error(fname .. ": address needs a port ('ip:port'), got '" .. addr .. "'", 4)
 	end
 end
 
-function M.listen(addr, fn, backlog)
-	check_addr("tcp.listen", addr)
+-- Internal, shared with silly.net.tls: a listen or connect whose streams
+-- are TLS when `ctx` (a silly.tls.c context) is given.
+function M._listen(fname, addr, fn, backlog, ctx)
+	check_addr(fname, addr)
 	if type(fn) ~= "function" then
-		error("tcp.listen: function expected, got " .. type(fn), 2)
+		error(fname .. ": function expected, got " .. type(fn), 3)
 	end
-	local id, err = nc.tcplisten(addr, backlog or 256, nc.STREAM)
+	local id, err = nc.tcplisten(addr, backlog or 256, nc.STREAM, ctx)
 	if not id then
 		logger.error("[tcp] listen", addr, "failed:", err)
 		return nil, err
@@ -92,12 +95,20 @@ function M.listen(addr, fn, backlog)
 	return id
 end
 
+function M._connect(fname, addr, bind, timeout, ctx)
+	check_addr(fname, addr)
+	return net._connect(fname, socks, {}, function()
+		return nc.tcpconnect(addr, bind, timeout or 0, nc.STREAM, ctx)
+	end)
+end
+
+function M.listen(addr, fn, backlog)
+	return M._listen("tcp.listen", addr, fn, backlog)
+end
+
 -- connect(addr [, bind [, timeout_ms]])
 function M.connect(addr, bind, timeout)
-	check_addr("tcp.connect", addr)
-	return net._connect("tcp.connect", socks, {}, function()
-		return nc.tcpconnect(addr, bind, timeout or 0, nc.STREAM)
-	end)
+	return M._connect("tcp.connect", addr, bind, timeout)
 end
 
 -- Takes what `take(fd, arg)` finds buffered, waiting for more bytes until
