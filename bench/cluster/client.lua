@@ -5,7 +5,8 @@
 --   --mode=bulk     sequential --bytes calls for --seconds: MB/s both ways
 --   --mode=mixed    latency mode while another task makes --bytes calls
 --   --mode=trickle  --rate calls a second for --seconds: CPU seconds used
--- --heartbeat=MS and --maxpayload=BYTES set those options; --dump=FILE
+-- --heartbeat=MS, --maxpayload=BYTES and --secret=S set those options,
+-- --certs=DIR turns TLS on (DIR/ca.pem, name localhost); --dump=FILE
 -- (latency) writes every call's µs, sorted.
 -- Prints one line "key=value ...".
 local silly = require "silly"
@@ -25,6 +26,8 @@ local node = cluster.new {
 	close = function() end,
 	heartbeat = tonumber(env.get("heartbeat")),
 	maxpayload = tonumber(env.get("maxpayload")),
+	secret = env.get("secret"),
+	tls = env.get("certs") and {ca = env.get("certs") .. "/ca.pem", servername = "localhost"},
 }
 local fd = assert(node.connect("127.0.0.1:" .. env.get("port")))
 local call, send = node.call, node.send

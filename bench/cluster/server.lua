@@ -2,6 +2,7 @@
 -- cmd 1 echoes; cmd 2 is one-way (counted, no response); cmd 3 returns
 -- how many one-way sends arrived.
 -- silly server.lua --port=N [--heartbeat=MS] [--maxpayload=BYTES]
+--   [--secret=S] [--certs=DIR (TLS with DIR/server.pem and server.key)]
 local silly = require "silly"
 local env = require "silly.env"
 local cluster = require "silly.net.cluster"
@@ -25,5 +26,7 @@ local node = cluster.new {
 	close = function() end,
 	heartbeat = tonumber(env.get("heartbeat")),
 	maxpayload = tonumber(env.get("maxpayload")),
+	secret = env.get("secret"),
+	tls = env.get("certs") and {cert = env.get("certs") .. "/server.pem", key = env.get("certs") .. "/server.key"},
 }
 assert(node.listen("127.0.0.1:" .. env.get("port")))

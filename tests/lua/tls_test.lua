@@ -173,6 +173,27 @@ T.run(function()
 	T.eq(tcp.read(stalled, 1), nil, "a silent peer is closed")
 	T.le(time.monotonic() - t0, 10000, "at the handshake timeout")
 
+	-- 200 peers stalled inside their first record: each costs its socket and
+	-- OpenSSL's bounded buffers (about 80 KiB), all given back at the timeout.
+	local sc = require "silly.c"
+	local base_mem = sc.memused()
+	local partial = "\x16\x03\x01\x40\x00" .. string.rep("\1", 100) -- 16 KiB announced, 100 B sent
+	local stuck = {}
+	for i = 1, 200 do
+		stuck[i] = T.ok(tcp.connect(qaddr))
+		tcp.write(stuck[i], partial)
+	end
+	time.sleep(100)
+	local held = sc.memused() - base_mem
+	print(string.format("200 stalled handshakes hold %.1f KiB each", held / 200 / 1024))
+	-- (OpenSSL's own: its SSL object, a record buffer and a handshake buffer)
+	T.le(held, 200 * 128 * 1024, "at most 128 KiB each")
+	for i = 1, 200 do
+		T.eq(tcp.read(stuck[i], 1), nil, "closed at the timeout")
+		tcp.close(stuck[i])
+	end
+	T.le(sc.memused() - base_mem, 1 << 20, "and their memory is back")
+
 	-- Files that cannot be used, and wrong arguments, raise naming them.
 	T.raises(function()
 		tls.listen("127.0.0.1:0", function() end, {cert = pem("server.pem"), key = pem("nowhere.key")})
