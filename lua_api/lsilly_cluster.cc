@@ -156,7 +156,8 @@ int l_dispatch(lua_State *L) {
 }
 
 // The link options from idx on: heartbeat ms, keepalive seconds (0: off),
-// largest payload taken, secret (nil: none), handshake ms.
+// largest payload taken, secret (nil: none), handshake ms; and checks the
+// TLS context that follows them.
 cluster::LinkOptions check_options(lua_State *L, int idx) {
   cluster::LinkOptions o;
   o.heartbeat_ms = static_cast<int>(luaL_optinteger(L, idx, 0));
@@ -164,12 +165,12 @@ cluster::LinkOptions check_options(lua_State *L, int idx) {
   lua_Integer max = luaL_optinteger(L, idx + 2, static_cast<lua_Integer>(cluster::kMaxRequestPayload));
   luaL_argcheck(L, max > 0 && max <= 0x7fffffff, idx + 2, "maxpayload out of range");
   o.max_payload = static_cast<size_t>(max);
-  if (!lua_isnoneornil(L, idx + 3)) {
-    size_t n;
-    const char *s = luaL_checklstring(L, idx + 3, &n);
-    o.secret = std::make_shared<const std::string>(s, n);
-  }
   o.handshake_ms = static_cast<int>(luaL_optinteger(L, idx + 4, o.handshake_ms));
+  size_t n = 0;
+  const char *secret = luaL_optlstring(L, idx + 3, nullptr, &n);
+  check_tls_context(L, idx + 5);
+  // Nothing raises past this point: Lua errors would skip the destructors.
+  if (secret != nullptr) o.secret = std::make_shared<const std::string>(secret, n);
   return o;
 }
 
@@ -179,7 +180,8 @@ int l_listen(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, true, &addr)) return 2;
   int backlog = static_cast<int>(luaL_optinteger(L, 2, 128));
-  return push_id(L, binding(L).links().listen(addr, backlog, check_options(L, 3), opt_tls_context(L, 8)));
+  cluster::LinkOptions options = check_options(L, 3);  // the last that may raise
+  return push_id(L, binding(L).links().listen(addr, backlog, options, opt_tls_context(L, 8)));
 }
 
 // connect(addr, timeout_ms, heartbeat, keepalive, maxpayload, secret,
@@ -188,7 +190,8 @@ int l_connect(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, false, &addr)) return 2;
   int timeout = static_cast<int>(luaL_checkinteger(L, 2));
-  return push_id(L, binding(L).links().connect(addr, timeout, check_options(L, 3), opt_tls_context(L, 8)));
+  cluster::LinkOptions options = check_options(L, 3);  // the last that may raise
+  return push_id(L, binding(L).links().connect(addr, timeout, options, opt_tls_context(L, 8)));
 }
 
 // close(fd) -> {sessions that were pending} for a link; true for a

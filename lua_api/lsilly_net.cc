@@ -135,7 +135,9 @@ int l_tcplisten(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, true, &addr)) return 2;
   int backlog = static_cast<int>(luaL_optinteger(L, 2, 256));
-  return push_id(L, sockets(L).listen(addr, backlog, check_owner(L, 3), opt_tls_context(L, 4)));
+  SocketOwner *owner = check_owner(L, 3);
+  check_tls_context(L, 4);
+  return push_id(L, sockets(L).listen(addr, backlog, owner, opt_tls_context(L, 4)));
 }
 
 // tcpconnect(addr, bind|nil, timeout_ms, owner [, tls context]) -> id | nil, err
@@ -149,8 +151,9 @@ int l_tcpconnect(lua_State *L) {
     return 2;
   }
   int timeout = static_cast<int>(luaL_optinteger(L, 3, 0));
-  return push_id(
-      L, sockets(L).connect(addr, has_bind ? &bind : nullptr, timeout, check_owner(L, 4), opt_tls_context(L, 5)));
+  SocketOwner *owner = check_owner(L, 4);
+  check_tls_context(L, 5);
+  return push_id(L, sockets(L).connect(addr, has_bind ? &bind : nullptr, timeout, owner, opt_tls_context(L, 5)));
 }
 
 int l_udpbind(lua_State *L) {

@@ -21,16 +21,59 @@ ContextRef *check_context(lua_State *L, int idx) {
   return static_cast<ContextRef *>(luaL_checkudata(L, idx, kContextMeta));
 }
 
-std::string opt_string(lua_State *L, int t, const char *field) {
-  lua_getfield(L, t, field);
-  std::string v;
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    v = lua_tostring(L, -1);
-  } else if (!lua_isnil(L, -1)) {
-    luaL_error(L, "tls: '%s' must be a string (a file path or a name), got %s", field, luaL_typename(L, -1));
+// Lua errors unwind with longjmp, past C++ destructors: the options are
+// checked first, with no C++ object alive, and a failure to load is raised
+// only after the objects that describe it are gone.
+const char *const kStringFields[] = {"cert", "key", "ca", "servername"};
+
+void check_options(lua_State *L, const char *fname) {
+  for (const char *field : kStringFields) {
+    int t = lua_getfield(L, 1, field);
+    if (t != LUA_TNIL && t != LUA_TSTRING) {
+      luaL_error(L, "%s: '%s' must be a string (a file path or a name), got %s", fname, field, lua_typename(L, t));
+    }
+    lua_pop(L, 1);
+  }
+  if (lua_getfield(L, 1, "handshake") != LUA_TNIL) {
+    int exact = 0;
+    lua_Integer ms = lua_tointegerx(L, -1, &exact);
+    if (!exact || ms <= 0 || ms > 0x7fffffff) luaL_error(L, "%s: handshake must be a positive number of ms", fname);
   }
   lua_pop(L, 1);
+}
+
+std::string string_field(lua_State *L, const char *field) {
+  lua_getfield(L, 1, field);
+  std::string v = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+  lua_pop(L, 1);
   return v;
+}
+
+// Pushes the new context, or the error's text; true for a context.
+bool make_context(lua_State *L, const char *fname) {
+  TlsConfig c;
+  lua_getfield(L, 1, "server");
+  c.server = lua_toboolean(L, -1) != 0;
+  lua_getfield(L, 1, "verify");
+  if (!lua_isnil(L, -1)) c.verify = lua_toboolean(L, -1) != 0;
+  lua_getfield(L, 1, "handshake");
+  if (!lua_isnil(L, -1)) c.handshake_timeout_ms = static_cast<int>(lua_tointeger(L, -1));
+  lua_pop(L, 3);
+  c.cert = string_field(L, "cert");
+  c.key = string_field(L, "key");
+  c.ca = string_field(L, "ca");
+  c.servername = string_field(L, "servername");
+  std::string error;
+  ContextRef ctx = TlsContext::create(c, &error);
+  if (ctx == nullptr) {
+    lua_pushfstring(L, "%s: %s", fname, error.c_str());
+    return false;
+  }
+  // A userdata holding the shared pointer, destroyed by __gc.
+  void *mem = lua_newuserdatauv(L, sizeof(ContextRef), 0);
+  new (mem) ContextRef(std::move(ctx));
+  luaL_setmetatable(L, kContextMeta);
+  return true;
 }
 
 // context({server=, cert=, key=, ca=, verify=, servername=, handshake=}, fname)
@@ -38,28 +81,8 @@ std::string opt_string(lua_State *L, int t, const char *field) {
 int l_context(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   const char *fname = luaL_optstring(L, 2, "tls.context");
-  TlsConfig c;
-  lua_getfield(L, 1, "server");
-  c.server = lua_toboolean(L, -1) != 0;
-  lua_getfield(L, 1, "verify");
-  if (!lua_isnil(L, -1)) c.verify = lua_toboolean(L, -1) != 0;
-  lua_getfield(L, 1, "handshake");
-  if (!lua_isnil(L, -1)) {
-    lua_Integer ms = luaL_checkinteger(L, -1);
-    if (ms <= 0) return luaL_error(L, "%s: handshake must be a positive number of ms", fname);
-    c.handshake_timeout_ms = static_cast<int>(ms);
-  }
-  lua_pop(L, 3);
-  c.cert = opt_string(L, 1, "cert");
-  c.key = opt_string(L, 1, "key");
-  c.ca = opt_string(L, 1, "ca");
-  c.servername = opt_string(L, 1, "servername");
-  std::string error;
-  ContextRef ctx = TlsContext::create(c, &error);
-  if (ctx == nullptr) return luaL_error(L, "%s: %s", fname, error.c_str());
-  void *mem = lua_newuserdatauv(L, sizeof(ContextRef), 0);
-  new (mem) ContextRef(std::move(ctx));
-  luaL_setmetatable(L, kContextMeta);
+  check_options(L, fname);
+  if (!make_context(L, fname)) return lua_error(L);
   return 1;
 }
 
@@ -69,7 +92,7 @@ int l_reload(lua_State *L) {
   std::string error;
   if ((*ctx)->reload(&error) != 0) {
     lua_pushnil(L);
-    lua_pushstring(L, error.c_str());
+    lua_pushlstring(L, error.data(), error.size());
     return 2;
   }
   lua_pushboolean(L, 1);
@@ -83,9 +106,14 @@ int l_gc(lua_State *L) {
 
 }  // namespace
 
+void check_tls_context(lua_State *L, int idx) {
+  if (!lua_isnoneornil(L, idx)) check_context(L, idx);
+}
+
 FilterFactoryPtr opt_tls_context(lua_State *L, int idx) {
   if (lua_isnoneornil(L, idx)) return nullptr;
-  return *check_context(L, idx);
+  auto *ctx = static_cast<ContextRef *>(luaL_testudata(L, idx, kContextMeta));
+  return ctx != nullptr ? *ctx : nullptr;
 }
 
 int open_silly_tls(lua_State *L) {

@@ -22,7 +22,11 @@ int open_silly_tls(lua_State *L);        // silly.tls.c
 // nil, "invalid address:..." pushed when it is not one.
 bool check_address(lua_State *L, int idx, bool empty_host_is_any, SockAddr *out);
 
-// The TLS context (silly.tls.c) at idx, or nullptr when it is nil.
+// Raises unless the value at idx is nil or a TLS context (silly.tls.c).
+void check_tls_context(lua_State *L, int idx);
+// The TLS context at idx, or nullptr; never raises. Lua errors unwind past
+// C++ destructors, so a binding checks every argument (check_tls_context
+// included) before it holds the result.
 FilterFactoryPtr opt_tls_context(lua_State *L, int idx);
 
 // Pushes a new socket's id, or nil and the error's text; returns how many.

@@ -123,6 +123,20 @@ T.run(function()
 	fd2, err = client({secret = "trout", tls = {ca = certs .. "/ca.pem"}}).connect(both)
 	T.eq(err, "authentication failed", "a wrong secret over TLS")
 
+	-- Renewed certificates: reload_tls reads the files again for new links.
+	local live = os.getenv("TEST_TMPDIR") .. "/live"
+	os.execute(string.format("mkdir -p %s && cp %s/expired.pem %s/server.pem && cp %s/expired.key %s/server.key",
+		live, certs, live, certs, live))
+	local renewing = client({tls = {cert = live .. "/server.pem", key = live .. "/server.key"}})
+	local raddr = tcp.sockname(T.ok(renewing.listen("127.0.0.1:0")))
+	local checker = client({tls = {ca = certs .. "/ca.pem", servername = "localhost"}})
+	fd2, err = checker.connect(raddr)
+	T.ok(err and err:find("expired", 1, true), "the expired certificate first: " .. tostring(err))
+	os.execute(string.format("cp %s/server.pem %s/server.key %s/", certs, certs, live))
+	T.eq(renewing.reload_tls(), true, "reloaded")
+	local rfd = T.ok(checker.connect(raddr), "the renewed one after reload_tls")
+	T.eq(checker.call(rfd, 1, "renewed"), "back:renewed")
+
 	-- Files that cannot be used raise at new, named.
 	T.raises(function()
 		client({tls = {cert = certs .. "/server.pem", key = certs .. "/missing.key"}})

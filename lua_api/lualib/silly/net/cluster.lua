@@ -324,6 +324,23 @@ local function new(conf)
 		return connect("cluster.connect", addr)
 	end
 
+	-- Reads conf.tls's files again: links made from now on use them, open
+	-- links keep theirs. true, or nil and what is wrong (nothing changes).
+	function inst.reload_tls()
+		if not tls_client then
+			error("cluster.reload_tls: the instance has no conf.tls", 2)
+		end
+		for _, ctx in ipairs({tls_server or false, tls_client}) do
+			if ctx then
+				local ok, err = ctx:reload()
+				if not ok then
+					return nil, err
+				end
+			end
+		end
+		return true
+	end
+
 	-- A handle that call, send and close take in place of an fd: it
 	-- connects on first use and reconnects after its link drops.
 	function inst.peer(addr)
