@@ -350,7 +350,10 @@ void Link::pump() {
 
 bool Link::accept_response(Frame *f) {
   // Late responses (timed out, or to a one-way send) end here.
-  if (!table_.sessions().finish(f->session)) return false;
+  if (!table_.sessions().finish(f->session)) {
+    stats_.late++;
+    return false;
+  }
   if (f->size >= kRemoteErrorMarkerSize && std::memcmp(f->payload, kRemoteErrorMarker, kRemoteErrorMarkerSize) == 0) {
     f->remote_error = true;
     f->payload += kRemoteErrorMarkerSize;

@@ -127,6 +127,7 @@ class Link final : public SocketOwner, private TimerOwner {
     uint64_t timeouts = 0;   // calls on this link that ran out of time
     uint64_t pings_sent = 0;
     uint64_t pings_missed = 0;  // heartbeat intervals a ping went unanswered
+    uint64_t late = 0;          // responses dropped: their call had ended
   };
   const Stats &stats() const { return stats_; }
   // Milliseconds since anything arrived on the link (since it came up, if

@@ -109,6 +109,7 @@ bool EventLoop::run_before_wait() {
 
 bool EventLoop::run_once(int max_wait_ms) {
   if (stopping_) return false;
+  stats_.iterations++;
   bool busy = run_before_wait();
   // Until the next timer, at most max_wait_ms; not at all with work left.
   auto wait_ms = [&] {
@@ -142,7 +143,13 @@ bool EventLoop::run_once(int max_wait_ms) {
   }
   int64_t now = monotonic_us();
   TimerQueue::Fired t;
-  while (!stopping_ && timers_.pop_due(now, &t)) t.owner->on_timer(t.id, t.arg);
+  while (!stopping_ && timers_.pop_due(now, &t)) {
+    int64_t lag = now - t.deadline_us;
+    stats_.timers_fired++;
+    stats_.lag_total_us += lag;
+    if (lag > stats_.lag_max_us) stats_.lag_max_us = lag;
+    t.owner->on_timer(t.id, t.arg);
+  }
   return !stopping_;
 }
 

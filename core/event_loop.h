@@ -64,6 +64,21 @@ class EventLoop : private FdHandler {
   bool cancel_timer(TimerId id) { return timers_.cancel(id); }
   size_t timer_count() const { return timers_.size(); }
 
+  // What the loop has done, for metrics.
+  struct Stats {
+    uint64_t iterations = 0;  // turns of run_once
+    uint64_t timers_fired = 0;
+    int64_t lag_total_us = 0;  // how late timers fired, summed
+    int64_t lag_max_us = 0;    // the latest since take_lag_max()
+  };
+  const Stats &stats() const { return stats_; }
+  // The largest lag since the last call, which starts a new period.
+  int64_t take_lag_max() {
+    int64_t m = stats_.lag_max_us;
+    stats_.lag_max_us = 0;
+    return m;
+  }
+
   // Hooks run in the order added; each must be removed before it is gone.
   void add_before_wait(BeforeWait *hook) { before_wait_.push_back(hook); }
   void remove_before_wait(BeforeWait *hook);
@@ -104,6 +119,7 @@ class EventLoop : private FdHandler {
   int signal_pipe_[2] = {-1, -1};
   bool stopping_ = false;
   SpinPolicy spin_;
+  Stats stats_;
   static constexpr int kMaxEvents = 512;
   PollEvent events_[kMaxEvents];
 };

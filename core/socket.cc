@@ -275,6 +275,20 @@ size_t SocketManager::send_queue_size(SocketId id) const {
   return s == nullptr ? 0 : s->queued();
 }
 
+SocketManager::Census SocketManager::census() const {
+  Census c;
+  for (const auto &kv : sockets_) {
+    const Socket *s = kv.second.get();
+    switch (s->kind) {
+      case kListen: c.listening++; break;
+      case kConnecting: c.connecting++; break;
+      case kUdp: c.udp++; break;
+      case kStream: (s->tls ? c.tls_streams : c.streams)++; break;
+    }
+  }
+  return c;
+}
+
 std::string SocketManager::local_address(SocketId id) const {
   Socket *s = find(id);
   if (s == nullptr || s->fd < 0) return "";

@@ -167,6 +167,14 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   // System calls made, for tests and benchmarks that check batching.
   uint64_t read_calls() const { return read_calls_; }
   uint64_t write_calls() const { return write_calls_; }
+  // Bytes the kernel gave and took, every socket together (metrics).
+  uint64_t bytes_read() const { return bytes_read_; }
+  uint64_t bytes_written() const { return bytes_written_; }
+  // Open sockets by kind: listeners, connects in progress, streams, UDP.
+  struct Census {
+    size_t listening = 0, connecting = 0, streams = 0, tls_streams = 0, udp = 0;
+  };
+  Census census() const;
 
   // Writes what is queued now; safe to call while handling a read (the
   // cluster link flushes within a long batch with it).
@@ -230,6 +238,8 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   std::string last_failure_;
   uint64_t read_calls_ = 0;
   uint64_t write_calls_ = 0;
+  uint64_t bytes_read_ = 0;
+  uint64_t bytes_written_ = 0;
 };
 
 }  // namespace silly

@@ -50,6 +50,7 @@ void SocketManager::do_read(SocketId id, bool until_end) {
     size_t want = iov[0].iov_len + (cnt > 1 ? iov[1].iov_len : 0);
     ssize_t n = ::readv(s->fd, iov, cnt);
     read_calls_++;
+    if (n > 0) bytes_read_ += static_cast<uint64_t>(n);
     if (n > 0 && s->tls) {
       got += static_cast<size_t>(n);
       int rc = filter_input(id, read_buffer_.get(), static_cast<size_t>(n));
@@ -123,6 +124,7 @@ void SocketManager::do_write(Socket *s) {
     ssize_t n = ::writev(s->fd, iov, cnt);
     write_calls_++;
     if (n > 0) {
+      bytes_written_ += static_cast<uint64_t>(n);
       wire.consume(static_cast<size_t>(n));
       continue;
     }

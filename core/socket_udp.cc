@@ -43,7 +43,9 @@ int SocketManager::sendto(SocketId id, const void *data, size_t n, const SockAdd
 int SocketManager::send_datagram(Socket *s, const void *data, size_t n, const SockAddr *to) {
   ssize_t r = to != nullptr ? ::sendto(s->fd, data, n, 0, to->get(), to->len) : ::send(s->fd, data, n, 0);
   // A datagram that finds the kernel's queue full is lost, as UDP allows.
-  return r < 0 ? -errno : 0;
+  if (r < 0) return -errno;
+  bytes_written_ += static_cast<uint64_t>(r);
+  return 0;
 }
 
 void SocketManager::do_recvfrom(Socket *s) {
@@ -62,6 +64,7 @@ void SocketManager::do_recvfrom(Socket *s) {
       if (s->owner != nullptr) s->owner->on_close(id, -errno);
       return;
     }
+    bytes_read_ += static_cast<uint64_t>(n);
     if (s->owner != nullptr) s->owner->on_datagram(id, buf.get(), static_cast<size_t>(n), from);
     s = find(id);
     if (s == nullptr) return;

@@ -45,6 +45,7 @@ bool TimerQueue::pop_due(int64_t now_us, Fired *out) {
   out->id = make_id(slot, s.generation);
   out->owner = s.owner;
   out->arg = s.arg;
+  out->deadline_us = heap_[0].deadline;
   remove_at(0);
   return true;
 }

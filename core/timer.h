@@ -32,6 +32,7 @@ class TimerQueue {
     Id id;
     TimerOwner *owner;
     uint64_t arg;
+    int64_t deadline_us;  // when it was due (how late it fires: metrics)
   };
 
   // Ids are never 0.

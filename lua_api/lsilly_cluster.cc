@@ -285,7 +285,7 @@ int l_stats(lua_State *L) {
 }
 
 // linkstats(fd) -> {pending, timeouts, pings_sent, pings_missed, bytes_in,
-// bytes_out, features, idle_ms} | nil
+// bytes_out, features, idle_ms, late} | nil
 int l_linkstats(lua_State *L) {
   cluster::Link *link = check_link(L, 1);
   if (link == nullptr) return 0;
@@ -294,10 +294,15 @@ int l_linkstats(lua_State *L) {
     const char *name;
     uint64_t value;
   } fields[] = {
-      {"pending", link->pending()},  {"timeouts", st.timeouts},
-      {"pings_sent", st.pings_sent}, {"pings_missed", st.pings_missed},
-      {"bytes_in", st.bytes_in},     {"bytes_out", st.bytes_out},
-      {"features", link->agreed()},  {"idle_ms", static_cast<uint64_t>(link->idle_ms())},
+      {"pending", link->pending()},
+      {"timeouts", st.timeouts},
+      {"pings_sent", st.pings_sent},
+      {"pings_missed", st.pings_missed},
+      {"bytes_in", st.bytes_in},
+      {"bytes_out", st.bytes_out},
+      {"features", link->agreed()},
+      {"idle_ms", static_cast<uint64_t>(link->idle_ms())},
+      {"late", st.late},
   };
   lua_createtable(L, 0, static_cast<int>(sizeof(fields) / sizeof(fields[0])));
   for (const auto &f : fields) {

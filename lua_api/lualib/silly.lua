@@ -281,6 +281,15 @@ function M.taskstat()
 	return runq_tail - runq_head + 1
 end
 
+-- Tasks alive (for metrics): O(tasks), meant for a scrape, not a hot path.
+function M._taskcount()
+	local n = 0
+	for _ in pairs(task_status) do
+		n = n + 1
+	end
+	return n
+end
+
 function M.tasks()
 	local all = {}
 	for co, st in pairs(task_status) do

@@ -37,6 +37,7 @@ local M = {}
 -- holds its instance, so an instance with open sockets is never collected.
 local links = {}
 local waiting = {} -- session -> task
+local instances = 0 -- made so far: an unnamed instance's metrics label
 -- cmd number -> the name this process's calls used for it. A response is
 -- marshalled with the name when there is one, so that a marshal written
 -- as "if cmd == 'add' then cmd = 'sum' end" works on the serving side
@@ -67,11 +68,129 @@ local function serve(inst, fd, session, cmd, ptr, size)
 	end
 end
 
+------------------------------------------------------------------------
+-- Metrics (docs/metrics.md): off, and one boolean test per call, until
+-- silly.metrics.collectors hands over its families through _observe.
+local observing = false
+local fam -- the families, by short name
+local now_us = require("silly.c").monotonic_us
+-- Peers beyond this many per instance share the peer label "other", so a
+-- node that many hosts call keeps a bounded set of series.
+local PEER_LABELS = 64
+
+-- The metric children of one (instance, peer) pair.
+local function children_of(inst, peer)
+	local per = inst.__metrics
+	local m = per[peer]
+	if m then
+		return m
+	end
+	if per.__count >= PEER_LABELS then
+		peer = "other"
+		m = per[peer]
+		if m then
+			return m
+		end
+	end
+	per.__count = per.__count + 1
+	local name = inst.__name
+	m = {
+		calls = fam.calls:labels(name, peer),
+		timeout = fam.failures:labels(name, peer, "timeout"),
+		closed = fam.failures:labels(name, peer, "closed"),
+		remote = fam.failures:labels(name, peer, "remote"),
+		refused = fam.failures:labels(name, peer, "refused"),
+		call_seconds = fam.call_seconds:labels(name, peer),
+		served = fam.served:labels(name, peer),
+		handler_errors = fam.handler_errors:labels(name, peer),
+		handler_seconds = fam.handler_seconds:labels(name, peer),
+		in_flight = fam.in_flight:labels(name, peer),
+		links = fam.links:labels(name, peer),
+		bytes_in = fam.bytes_in:labels(name, peer),
+		bytes_out = fam.bytes_out:labels(name, peer),
+		late = fam.late:labels(name, peer),
+	}
+	per[peer] = m
+	return m
+end
+
+-- A link's children: its peer is the address it was connected to, or for
+-- an accepted link the peer's host (ports of accepted links change with
+-- every connection).
+local function link_metrics(rec)
+	local m = rec.m
+	if not m then
+		local peer = rec.addr
+		if rec.accepted then
+			peer = peer:match("^%[(.*)%]:%d+$") or peer:match("^(.*):%d+$") or peer
+		end
+		m = children_of(rec.inst, peer)
+		rec.m = m
+	end
+	return m
+end
+
+-- Adds what the link's C++ counters gained since they were last read.
+local function account(fd, rec)
+	local st = cc.linkstats(fd)
+	if not st then
+		return
+	end
+	local m = link_metrics(rec)
+	local seen = rec.seen
+	if not seen then
+		seen = {bytes_in = 0, bytes_out = 0, late = 0}
+		rec.seen = seen
+	end
+	for _, k in ipairs({"bytes_in", "bytes_out", "late"}) do
+		local child = m[k]
+		child.value = child.value + st[k] - seen[k]
+		seen[k] = st[k]
+	end
+	return st
+end
+
+function M._observe(families)
+	fam = families
+	observing = true
+end
+
+-- Before each scrape: byte and late counters, links and calls in flight.
+function M._collect()
+	local inflight, open = fam.in_flight.list, fam.links.list
+	for i = 1, #inflight do
+		inflight[i].value = 0
+	end
+	for i = 1, #open do
+		open[i].value = 0
+	end
+	for fd, rec in pairs(links) do
+		if not rec.listener and not rec.waiter then
+			local st = account(fd, rec)
+			if st then
+				local m = rec.m
+				m.in_flight.value = m.in_flight.value + st.pending
+				m.links.value = m.links.value + 1
+			end
+		end
+	end
+end
+
 local function handle_request(inst, fd, session, cmd, ptr, size)
+	local rec = observing and links[fd]
+	local t0 = rec and now_us()
 	local ok, err = xpcall(serve, traceback, inst, fd, session, cmd, ptr, size)
 	if not ok then
 		logger.error("[cluster] request cmd", cmd, "on link", fd, "failed:", err)
 		cc.error(fd, session, "handler error: " .. first_line(err))
+	end
+	if rec then
+		local m = link_metrics(rec)
+		m.served.value = m.served.value + 1
+		m.handler_seconds:observe((now_us() - t0) / 1e6)
+		if not ok then
+			m.handler_errors.value = m.handler_errors.value + 1
+		end
 	end
 end
 
@@ -95,6 +214,9 @@ local function drop_link(fd, errno, failed)
 	local rec = links[fd]
 	if not rec then
 		return
+	end
+	if observing and not rec.listener then
+		account(fd, rec) -- the last of its counters (a link still in C++)
 	end
 	links[fd] = nil
 	rec.inst.__fdaddr[fd] = nil
@@ -143,7 +265,7 @@ local function on_accept(lfd, fd, peer)
 		cc.close(fd)
 		return
 	end
-	add_link(fd, {inst = l.inst, addr = peer})
+	add_link(fd, {inst = l.inst, addr = peer, accepted = true})
 	local accept = l.inst.__event.accept
 	if accept then
 		spawn(accept, fd, peer)
@@ -280,9 +402,16 @@ local function new(conf)
 		tls_server, tls_client = tls_contexts(conf.tls, handshake)
 	end
 
+	if conf.name ~= nil and type(conf.name) ~= "string" then
+		error("cluster.new: conf.name must be a string, got " .. type(conf.name), 2)
+	end
+	instances = instances + 1
+
 	-- __fdaddr (fd -> address of each open link and listener) is the
-	-- documented view scripts may read; links holds the records.
-	local inst = {__event = conf, __fdaddr = {}}
+	-- documented view scripts may read; links holds the records. __name
+	-- labels the instance's metrics; __metrics holds their children.
+	local inst = {__event = conf, __fdaddr = {}, __name = conf.name or tostring(instances),
+		__metrics = {__count = 0}}
 
 	function inst.listen(addr, backlog)
 		if type(addr) ~= "string" then
@@ -411,17 +540,39 @@ local function new(conf)
 		else
 			session, err = crequest(fd, cmdn, trace, data, ms)
 		end
+		local m = observing and link_metrics(links[fd])
 		if not session then
+			if m then
+				m.refused.value = m.refused.value + 1
+			end
 			return nil, err
+		end
+		local t0
+		if m then
+			m.calls.value = m.calls.value + 1
+			t0 = now_us()
 		end
 		waiting[session] = co
 		-- Resumed at once when the response is read, with its payload.
 		local ptr, psize, remote = park(co, "WAIT")
 		if ptr == TIMEOUT then
+			if m then
+				m.timeout.value = m.timeout.value + 1
+			end
 			return nil, "timeout"
 		elseif ptr == CLOSED then
+			if m then
+				m.closed.value = m.closed.value + 1
+			end
 			return nil, "closed"
-		elseif remote then
+		end
+		if m then
+			m.call_seconds:observe((now_us() - t0) / 1e6)
+			if remote then
+				m.remote.value = m.remote.value + 1
+			end
+		end
+		if remote then
 			return nil, "remote " .. remote
 		end
 		local ok, body = pcall(unmarshal, "response", cmd, ptr, psize)
@@ -473,6 +624,9 @@ local function new(conf)
 		if not rec or rec.inst ~= inst or rec.waiter then
 			return false, "closed"
 		end
+		if observing then
+			account(fd, rec) -- while the link is still there to read
+		end
 		local failed = cc.close(fd)
 		drop_link(fd, 0, type(failed) == "table" and failed or {})
 		return true, "connected"
@@ -482,6 +636,14 @@ local function new(conf)
 end
 
 M.new = new
+
+-- Metrics turned on before this module was loaded reach it now.
+do
+	local collectors = package.loaded["silly.metrics.collectors"]
+	if collectors and collectors.enabled then
+		collectors.attach_cluster(M)
+	end
+end
 
 -- Pending calls and responses dropped as late or unknown, and per open
 -- link (by fd): its address, pending calls, timeouts, reconnects of its
