@@ -22,6 +22,7 @@ const char kUsage[] =
     "  -l, --loglevel LEVEL     debug, info, warn or error (default info)\n"
     "  -L, --lualib_path P      ';'-separated Lua search patterns to add\n"
     "  -C, --lualib_cpath P     ';'-separated C module search patterns to add\n"
+    "  --metrics=ADDR           serve Prometheus metrics at http://ADDR/metrics\n"
     "  --key=value              any other setting, read with silly.env.get\n";
 
 struct Cli {

@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   libmsgpack-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3-msgpack
   clang clang-format libclang-rt-14-dev
-  libssl-dev openssl
+  libssl-dev openssl prometheus curl
   procps psmisc iproute2
 )
 

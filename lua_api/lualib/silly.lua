@@ -205,6 +205,16 @@ function M._start(chunk)
 	c.register(dispatch)
 	require "silly.signal"._install_defaults()
 	require "silly.time".after(1000, gc_tick)
+	-- --metrics=ADDR: the endpoint is up before the script runs.
+	local maddr = require "silly.env".get("metrics")
+	if maddr then
+		local ok, err = require("silly.metrics").serve(maddr)
+		if not ok then
+			log_error("[silly] --metrics=" .. maddr .. ": " .. tostring(err))
+			c.exit(1)
+			return
+		end
+	end
 	local co = task_new()
 	resume(co, chunk)
 	drain()

@@ -91,13 +91,13 @@ function M.attach_cluster(cluster)
 		return
 	end
 	M.cluster_attached = true
-	local ip = {"instance", "peer"}
+	local ip = {"cluster", "peer"}
 	cluster._observe({
 		calls = counter("silly_cluster_calls_total", "Calls sent (requests that expect a response).", ip),
 		failures = counter("silly_cluster_call_failures_total",
 			"Calls that got no response: timeout, closed (the link dropped while pending), remote (the " ..
 			"peer's handler failed), refused (not sent: queue full, too large, marshal error).",
-			{"instance", "peer", "reason"}),
+			{"cluster", "peer", "reason"}),
 		call_seconds = metrics.histogram("silly_cluster_call_seconds",
 			"Call latency seen by the caller, for calls answered.", ip, CALL_BUCKETS),
 		served = counter("silly_cluster_requests_served_total", "Requests (calls and sends) handled.", ip),
