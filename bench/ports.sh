@@ -1,7 +1,9 @@
-# Sourced by the benchmark scripts: ports for the servers they start.
+# Sourced by the benchmark scripts: ports for the servers they start, and
+# the median of a series of rounds.
 #   port=$(bench_port)      a free port below the kernel's ephemeral range,
 #                           so no client socket of this machine holds it
 #   wait_port PORT          returns once something accepts on PORT (5 s at most)
+#   median N...             the median of the numbers
 bench_port() {
   local low
   low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
@@ -24,4 +26,8 @@ wait_port() {
   done
   echo "wait_port: nothing accepts on port $1" >&2
   return 1
+}
+
+median() {
+  printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'
 }

@@ -275,7 +275,7 @@ int64_t Link::call(uint32_t cmd, uint64_t traceid, const void *payload, size_t s
   if (closed_) return kErrUnknownSocket;
   if (size > limit(false)) return -EMSGSIZE;
   SessionTable &sessions = table_.sessions();
-  uint32_t session = sessions.open(id_, timeout_ms);
+  uint32_t session = sessions.open(id_, timeout_ms, table_.observing() ? monotonic_us() : 0);
   int rc;
   if (size > kMaxRequestPayload) {
     rc = queue_large(false, session, cmd, traceid, payload, size);
@@ -287,6 +287,7 @@ int64_t Link::call(uint32_t cmd, uint64_t traceid, const void *payload, size_t s
     sessions.finish(session);  // refused: nothing may stay pending
     return rc;
   }
+  stats_.calls++;
   return session;
 }
 
@@ -350,12 +351,17 @@ void Link::pump() {
 
 bool Link::accept_response(Frame *f) {
   // Late responses (timed out, or to a one-way send) end here.
-  if (!table_.sessions().finish(f->session)) {
+  int64_t sent_us = 0;
+  if (!table_.sessions().finish(f->session, &sent_us)) {
     stats_.late++;
     return false;
   }
+  // The batch's arrival time stands for the response's: no clock read per
+  // call. A call made before metrics were on has no send time.
+  if (table_.observing() && sent_us != 0) own_times().calls.add(last_heard_us_ - sent_us);
   if (f->size >= kRemoteErrorMarkerSize && std::memcmp(f->payload, kRemoteErrorMarker, kRemoteErrorMarkerSize) == 0) {
     f->remote_error = true;
+    stats_.remote_errors++;
     f->payload += kRemoteErrorMarkerSize;
     f->size -= kRemoteErrorMarkerSize;
   }
@@ -386,6 +392,15 @@ int Link::respond_error(uint32_t session, const char *text, size_t size) {
   std::string payload(kRemoteErrorMarker, kRemoteErrorMarkerSize);
   payload.append(text, size < kMaxRemoteErrorText ? size : kMaxRemoteErrorText);
   return respond(session, payload.data(), payload.size());
+}
+
+LinkTimes &Link::own_times() {
+  if (times_ == nullptr) times_ = std::make_unique<LinkTimes>();
+  return *times_;
+}
+
+void Link::handled(int64_t start_us) {
+  own_times().handled.add(monotonic_us() - start_us);
 }
 
 int64_t Link::idle_ms() const {

@@ -16,6 +16,7 @@
 #include "cluster/chunks.h"
 #include "cluster/frame.h"
 #include "cluster/hello.h"
+#include "cluster/latency.h"
 #include "core/socket.h"
 
 namespace silly {
@@ -126,14 +127,22 @@ class Link final : public SocketOwner, private TimerOwner {
     uint64_t bytes_out = 0;  // frames queued, whole
     uint64_t timeouts = 0;   // calls on this link that ran out of time
     uint64_t pings_sent = 0;
-    uint64_t pings_missed = 0;  // heartbeat intervals a ping went unanswered
-    uint64_t late = 0;          // responses dropped: their call had ended
+    uint64_t pings_missed = 0;   // heartbeat intervals a ping went unanswered
+    uint64_t late = 0;           // responses dropped: their call had ended
+    uint64_t calls = 0;          // calls sent (session opened, frame queued)
+    uint64_t remote_errors = 0;  // responses saying the peer's handler failed
   };
   const Stats &stats() const { return stats_; }
   // Milliseconds since anything arrived on the link (since it came up, if
   // nothing has).
   int64_t idle_ms() const;
   void count_timeout() { stats_.timeouts++; }
+  // Time histograms once metrics are on (LinkTable::set_observing), or
+  // nullptr. A request handled here that arrived at start_us (its batch's
+  // time, last_heard_us()) is counted with handled().
+  const LinkTimes *times() const { return times_.get(); }
+  void handled(int64_t start_us);
+  int64_t last_heard_us() const { return last_heard_us_; }
 
   // SocketOwner
   void on_data(SocketId id, RingBuffer &in) override;
@@ -212,6 +221,8 @@ class Link final : public SocketOwner, private TimerOwner {
     std::string peer;
   };
   std::unique_ptr<AuthState> auth_;
+  std::unique_ptr<LinkTimes> times_;
+  LinkTimes &own_times();  // made on first use
   bool in_batch_ = false;
   int pending_status_ = 1;  // set while a batch runs: end(status) after it
   // The frames of the chunk being read: the table's, as only one link

@@ -43,6 +43,9 @@ class LinkTable : public SocketOwner, private TimerOwner, private DeadlineSchedu
   std::vector<Frame> &batch_frames() { return batch_frames_; }
   LinkSink &sink() { return sink_; }
   size_t link_count() const { return links_.size(); }
+  // Links keep time histograms (Link::times) from now on.
+  void set_observing(bool on) { observing_ = on; }
+  bool observing() const { return observing_; }
 
   // SocketOwner, for listeners and connects in progress.
   void on_accept(SocketId listener, SocketId conn, const std::string &peer) override;
@@ -68,6 +71,7 @@ class LinkTable : public SocketOwner, private TimerOwner, private DeadlineSchedu
   std::vector<Frame> batch_frames_;
   // Listeners and connects in progress, with the options of their links.
   std::unordered_map<SocketId, LinkOptions> others_;
+  bool observing_ = false;
 };
 
 }  // namespace cluster

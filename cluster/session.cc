@@ -9,11 +9,11 @@ uint32_t SessionTable::advance() {
   return s;
 }
 
-uint32_t SessionTable::open(int64_t link, int timeout_ms) {
+uint32_t SessionTable::open(int64_t link, int timeout_ms, int64_t sent_us) {
   uint32_t s = advance();
   // After a wrap, numbers of calls still in flight are skipped.
   while (calls_.count(s) != 0) s = advance();
-  Call c{link, 0, 0, 0, false, false};
+  Call c{link, 0, sent_us, 0, 0, false, false};
   auto head = link_heads_.find(link);
   if (head != link_heads_.end()) {
     c.next = head->second;
@@ -46,13 +46,14 @@ void SessionTable::unlink(const Call &c) {
   }
 }
 
-bool SessionTable::finish(uint32_t session) {
+bool SessionTable::finish(uint32_t session, int64_t *sent_us) {
   auto it = calls_.find(session);
   if (it == calls_.end()) {
     dropped_++;
     return false;
   }
   Call c = it->second;
+  if (sent_us != nullptr) *sent_us = c.sent_us;
   scheduler_.cancel(c.deadline);
   unlink(c);
   calls_.erase(session);

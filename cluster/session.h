@@ -30,14 +30,16 @@ class SessionTable {
  public:
   explicit SessionTable(DeadlineScheduler &scheduler) : scheduler_(scheduler) {}
 
-  // A number for a call on `link` that gives up after timeout_ms.
-  uint32_t open(int64_t link, int timeout_ms);
+  // A number for a call on `link` that gives up after timeout_ms; sent_us
+  // is kept for the call's latency.
+  uint32_t open(int64_t link, int timeout_ms, int64_t sent_us = 0);
   // A number for a one-way send: carried on the wire, never registered, so
   // any response to it is dropped.
   uint32_t next_unregistered() { return advance(); }
   // A response arrived. True when the session was pending; false for a
   // late or unknown response, which the caller drops (it is counted).
-  bool finish(uint32_t session);
+  // *sent_us, when given, gets what open() was told.
+  bool finish(uint32_t session, int64_t *sent_us = nullptr);
   // The deadline fired. True when the call was still pending; *link then
   // names the link it was made on.
   bool expire(uint32_t session, int64_t *link = nullptr);
@@ -56,6 +58,7 @@ class SessionTable {
   struct Call {
     int64_t link;
     uint64_t deadline;
+    int64_t sent_us;
     // Calls on one link form a doubly linked list through their sessions.
     uint32_t prev;
     uint32_t next;

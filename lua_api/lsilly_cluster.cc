@@ -2,8 +2,9 @@
 //
 // The links themselves are cluster::Link objects (cluster/link.h); this
 // binding is their sink and converts, nothing more. Each event enters Lua
-// once, through the scheduler's dispatch: a read batch as on_batch(fd, n, b)
-// with the frames laid out six slots each in one reused table `b`
+// once, through the scheduler's dispatch: a read batch as on_batch(fd, n, b,
+// t) with the frames laid out six slots each in one reused table `b` and t
+// the batch's arrival in µs (monotonic)
 // (request: 1, session, cmd, traceid, ptr, size; response: 2, session,
 // remote error text | false, 0, ptr, size). A payload is a lightuserdata
 // into the link's receive ring, valid during that call only, which is why
@@ -85,7 +86,8 @@ class ClusterBinding : public HostPart, public cluster::LinkSink {
       lua_pushinteger(L, static_cast<lua_Integer>(f.size));
       lua_rawseti(L, -2, slot++);
     }
-    host_.call(3);
+    lua_pushinteger(L, static_cast<lua_Integer>(link.last_heard_us()));
+    host_.call(4);
   }
 
   void on_timeout(cluster::Link &, uint32_t session) override {
@@ -285,7 +287,7 @@ int l_stats(lua_State *L) {
 }
 
 // linkstats(fd) -> {pending, timeouts, pings_sent, pings_missed, bytes_in,
-// bytes_out, features, idle_ms, late} | nil
+// bytes_out, features, idle_ms, late, calls, remote_errors} | nil
 int l_linkstats(lua_State *L) {
   cluster::Link *link = check_link(L, 1);
   if (link == nullptr) return 0;
@@ -303,6 +305,8 @@ int l_linkstats(lua_State *L) {
       {"features", link->agreed()},
       {"idle_ms", static_cast<uint64_t>(link->idle_ms())},
       {"late", st.late},
+      {"calls", st.calls},
+      {"remote_errors", st.remote_errors},
   };
   lua_createtable(L, 0, static_cast<int>(sizeof(fields) / sizeof(fields[0])));
   for (const auto &f : fields) {
@@ -310,6 +314,41 @@ int l_linkstats(lua_State *L) {
     lua_setfield(L, -2, f.name);
   }
   return 1;
+}
+
+// observe(): links keep time histograms from now on (metrics).
+int l_observe(lua_State *L) {
+  binding(L).links().set_observing(true);
+  return 0;
+}
+
+// handled(fd, start_us): a request that arrived at start_us was handled.
+int l_handled(lua_State *L) {
+  cluster::Link *link = check_link(L, 1);
+  if (link != nullptr) link->handled(luaL_checkinteger(L, 2));
+  return 0;
+}
+
+void push_histogram(lua_State *L, const cluster::LatencyHistogram &h) {
+  lua_createtable(L, static_cast<int>(cluster::kLatencyBounds + 1), 2);
+  for (size_t i = 0; i <= cluster::kLatencyBounds; i++) {
+    lua_pushinteger(L, static_cast<lua_Integer>(h.counts[i]));
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+  lua_pushinteger(L, static_cast<lua_Integer>(h.count));
+  lua_setfield(L, -2, "count");
+  lua_pushinteger(L, static_cast<lua_Integer>(h.sum_us));
+  lua_setfield(L, -2, "sum_us");
+}
+
+// linktimes(fd) -> calls, handled: each {bucket counts..., count=, sum_us=}
+// (not cumulative, bounds LATENCY_BOUNDS_US); nothing before observe().
+int l_linktimes(lua_State *L) {
+  cluster::Link *link = check_link(L, 1);
+  if (link == nullptr || link->times() == nullptr) return 0;
+  push_histogram(L, link->times()->calls);
+  push_histogram(L, link->times()->handled);
+  return 2;
 }
 
 ClusterBinding &ensure_binding(lua_State *L) {
@@ -328,9 +367,10 @@ uint32_t cluster_next_session(lua_State *L) {
 int open_silly_cluster(lua_State *L) {
   ClusterBinding &b = ensure_binding(L);
   const luaL_Reg fns[] = {
-      {"dispatch", l_dispatch}, {"listen", l_listen},       {"connect", l_connect},   {"close", l_close},
-      {"request", l_request},   {"send", l_send},           {"response", l_response}, {"error", l_error},
-      {"stats", l_stats},       {"linkstats", l_linkstats}, {nullptr, nullptr},
+      {"dispatch", l_dispatch},   {"listen", l_listen},       {"connect", l_connect},   {"close", l_close},
+      {"request", l_request},     {"send", l_send},           {"response", l_response}, {"error", l_error},
+      {"stats", l_stats},         {"linkstats", l_linkstats}, {"observe", l_observe},   {"handled", l_handled},
+      {"linktimes", l_linktimes}, {nullptr, nullptr},
   };
   luaL_newlibtable(L, fns);
   lua_pushlightuserdata(L, &b);
@@ -339,6 +379,12 @@ int open_silly_cluster(lua_State *L) {
   lua_setfield(L, -2, "MAX_REQUEST");
   lua_pushinteger(L, static_cast<lua_Integer>(cluster::kMaxResponsePayload));
   lua_setfield(L, -2, "MAX_RESPONSE");
+  lua_createtable(L, static_cast<int>(cluster::kLatencyBounds), 0);
+  for (size_t i = 0; i < cluster::kLatencyBounds; i++) {
+    lua_pushinteger(L, cluster::kLatencyBoundsUs[i]);
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+  lua_setfield(L, -2, "LATENCY_BOUNDS_US");
   return 1;
 }
 

@@ -51,7 +51,6 @@ for r in $(seq "$rounds"); do
     esac
   done
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'; }
 
 s_time() { # s_time PORT -> handshakes/s over hs_secs
   local n

@@ -7,9 +7,9 @@
 --   h:observe(0.03)
 --   metrics.serve("127.0.0.1:9100")   -- GET /metrics (silly.metrics.http)
 --
--- An update is a table write: a metric without labels is its own child,
--- and labels(...) returns a child kept for those values, so a hot path
--- holds on to it. Collectors registered with metrics.collector(fn) run
+-- An update is a table write: a metric without labels is returned as its
+-- own only child, and labels(...) returns a child kept for those values,
+-- so a hot path holds on to it. Collectors registered with metrics.collector(fn) run
 -- before each exposition to set what they read from elsewhere.
 local type = type
 local error = error
@@ -99,13 +99,19 @@ Histogram.__index = Histogram
 -- counts[i] holds observations in (bounds[i-1], bounds[i]]; the last, the
 -- ones above every bound. Made cumulative only when exposed.
 function Histogram:observe(v)
+	-- The first bound >= v (a binary search), or the +Inf slot past them.
 	local bounds = self.bounds
-	local i, n = 1, #bounds
-	while i <= n and v > bounds[i] do
-		i = i + 1
+	local lo, hi = 1, #bounds + 1
+	while lo < hi do
+		local mid = (lo + hi) // 2
+		if v > bounds[mid] then
+			lo = mid + 1
+		else
+			hi = mid
+		end
 	end
 	local counts = self.counts
-	counts[i] = counts[i] + 1
+	counts[lo] = counts[lo] + 1
 	self.sum = self.sum + v
 	self.count = self.count + 1
 end
@@ -170,19 +176,21 @@ function Family:labels(...)
 	return child
 end
 
--- Without labels a family is its own child: these reach it.
-local function unlabelled(fname)
-	return function(self, v)
-		local child = self.single
-		if not child then
-			error(format("metrics: %s has labels; %s is on :labels(...)", self.name, fname), 2)
-		end
-		return child[fname](child, v)
+-- Updates belong to children: a labelled family says where they are.
+local function labelled(fname)
+	return function(self)
+		error(format("metrics: %s has labels; %s is on :labels(...)", self.name, fname), 2)
 	end
 end
 for _, f in ipairs({"inc", "dec", "add", "set", "observe"}) do
-	Family[f] = unlabelled(f)
+	Family[f] = labelled(f)
 end
+
+-- An unlabelled metric is its child; labels() on it is a mistake.
+local function no_labels(self)
+	error(format("metrics: %s has no labels", self.family.name), 2)
+end
+Counter.labels, Gauge.labels, Histogram.labels = no_labels, no_labels, no_labels
 
 -- Drops every child (labelled families: their label sets start afresh).
 function Family:reset()
@@ -190,6 +198,7 @@ function Family:reset()
 	self.list = {}
 	if #self.labelnames == 0 then
 		self.single = new_child(self, {})
+		self.single.family = self
 	end
 end
 
@@ -240,16 +249,19 @@ local function define(fname, kind, name, help, labelnames, buckets)
 		end
 		f.bounds = bounds
 	end
-	if #labelnames == 0 then
-		f.single = new_child(f, {})
-	end
 	families[#families + 1] = f
 	by_name[name] = f
+	if #labelnames == 0 then
+		f.single = new_child(f, {})
+		f.single.family = f
+		return f.single
+	end
 	return f
 end
 
 -- counter(name, help [, labelnames]); gauge(...); histogram(name, help
--- [, labelnames [, buckets]]).
+-- [, labelnames [, buckets]]). With label names, the family (children come
+-- from :labels(...)); without, the metric itself.
 function M.counter(name, help, labelnames)
 	return define("metrics.counter", "counter", name, help, labelnames)
 end
@@ -260,7 +272,8 @@ function M.histogram(name, help, labelnames, buckets)
 	return define("metrics.histogram", "histogram", name, help, labelnames, buckets)
 end
 
--- The family registered under name, if any.
+-- The family registered under name, if any (its `single` is the metric of
+-- an unlabelled one).
 function M.get(name)
 	return by_name[name]
 end

@@ -73,7 +73,7 @@ end
 -- silly.metrics.collectors hands over its families through _observe.
 local observing = false
 local fam -- the families, by short name
-local now_us = require("silly.c").monotonic_us
+local chandled = cc.handled
 -- Peers beyond this many per instance share the peer label "other", so a
 -- node that many hosts call keeps a bounded set of series.
 local PEER_LABELS = 64
@@ -130,7 +130,24 @@ local function link_metrics(rec)
 	return m
 end
 
--- Adds what the link's C++ counters gained since they were last read.
+-- What the links count themselves, so that a call costs Lua nothing.
+local COUNTED_IN_CXX = {
+	bytes_in = "bytes_in", bytes_out = "bytes_out", late = "late", calls = "calls",
+	timeout = "timeouts", remote = "remote_errors",
+}
+
+-- Adds the growth of a C++ histogram (cc.linktimes) to a metrics child.
+local function merge(child, now, before)
+	local counts = child.counts
+	for i = 1, #counts do
+		counts[i] = counts[i] + now[i] - (before and before[i] or 0)
+	end
+	child.count = child.count + now.count - (before and before.count or 0)
+	child.sum = child.sum + (now.sum_us - (before and before.sum_us or 0)) / 1e6
+end
+
+-- Adds what the link's C++ counters and histograms gained since they were
+-- last read.
 local function account(fd, rec)
 	local st = cc.linkstats(fd)
 	if not st then
@@ -139,13 +156,22 @@ local function account(fd, rec)
 	local m = link_metrics(rec)
 	local seen = rec.seen
 	if not seen then
-		seen = {bytes_in = 0, bytes_out = 0, late = 0}
+		seen = {}
 		rec.seen = seen
 	end
-	for _, k in ipairs({"bytes_in", "bytes_out", "late"}) do
+	-- metrics child <- C++ link counter
+	for k, from in pairs(COUNTED_IN_CXX) do
 		local child = m[k]
-		child.value = child.value + st[k] - seen[k]
-		seen[k] = st[k]
+		child.value = child.value + st[from] - (seen[from] or 0)
+		seen[from] = st[from]
+	end
+	local calls, handled = cc.linktimes(fd)
+	if calls then
+		local before = seen.handled_times
+		merge(m.call_seconds, calls, seen.call_times)
+		merge(m.handler_seconds, handled, before)
+		m.served.value = m.served.value + handled.count - (before and before.count or 0)
+		seen.call_times, seen.handled_times = calls, handled
 	end
 	return st
 end
@@ -153,6 +179,16 @@ end
 function M._observe(families)
 	fam = families
 	observing = true
+	cc.observe()
+end
+
+-- The bounds (seconds) of the call and handler histograms, as C++ keeps them.
+function M._latency_bounds()
+	local b = {}
+	for i, us in ipairs(cc.LATENCY_BOUNDS_US) do
+		b[i] = us / 1e6
+	end
+	return b
 end
 
 -- Before each scrape: byte and late counters, links and calls in flight.
@@ -176,19 +212,18 @@ function M._collect()
 	end
 end
 
-local function handle_request(inst, fd, session, cmd, ptr, size)
-	local rec = observing and links[fd]
-	local t0 = rec and now_us()
+-- t0: when the request's batch arrived (µs), for the handler histogram.
+local function handle_request(inst, fd, session, cmd, ptr, size, t0)
 	local ok, err = xpcall(serve, traceback, inst, fd, session, cmd, ptr, size)
 	if not ok then
 		logger.error("[cluster] request cmd", cmd, "on link", fd, "failed:", err)
 		cc.error(fd, session, "handler error: " .. first_line(err))
 	end
-	if rec then
-		local m = link_metrics(rec)
-		m.served.value = m.served.value + 1
-		m.handler_seconds:observe((now_us() - t0) / 1e6)
-		if not ok then
+	if observing then
+		chandled(fd, t0) -- one C call: C++ times it and counts it
+		local rec = not ok and links[fd]
+		if rec then
+			local m = link_metrics(rec)
 			m.handler_errors.value = m.handler_errors.value + 1
 		end
 	end
@@ -217,6 +252,10 @@ local function drop_link(fd, errno, failed)
 	end
 	if observing and not rec.listener then
 		account(fd, rec) -- the last of its counters (a link still in C++)
+		local m = rec.m
+		if m then
+			m.closed.value = m.closed.value + #failed
+		end
 	end
 	links[fd] = nil
 	rec.inst.__fdaddr[fd] = nil
@@ -232,12 +271,12 @@ local function drop_link(fd, errno, failed)
 end
 
 -- Every frame of one read batch (see silly.cluster.c for the layout).
-local function on_batch(fd, n, b)
+local function on_batch(fd, n, b, t)
 	for i = 1, n * 6, 6 do
 		if b[i] == 1 then -- request: session, cmd, traceid, ptr, size
 			local rec = links[fd]
 			if rec then -- a handler earlier in the batch may have closed it
-				spawn_traced(b[i + 3], handle_request, rec.inst, fd, b[i + 1], b[i + 2], b[i + 4], b[i + 5])
+				spawn_traced(b[i + 3], handle_request, rec.inst, fd, b[i + 1], b[i + 2], b[i + 4], b[i + 5], t)
 			end
 		else -- response: session, remote error | false, 0, ptr, size
 			local session = b[i + 1]
@@ -540,39 +579,21 @@ local function new(conf)
 		else
 			session, err = crequest(fd, cmdn, trace, data, ms)
 		end
-		local m = observing and link_metrics(links[fd])
 		if not session then
-			if m then
+			if observing then -- the rest is counted by the link (Link::stats)
+				local m = link_metrics(links[fd])
 				m.refused.value = m.refused.value + 1
 			end
 			return nil, err
-		end
-		local t0
-		if m then
-			m.calls.value = m.calls.value + 1
-			t0 = now_us()
 		end
 		waiting[session] = co
 		-- Resumed at once when the response is read, with its payload.
 		local ptr, psize, remote = park(co, "WAIT")
 		if ptr == TIMEOUT then
-			if m then
-				m.timeout.value = m.timeout.value + 1
-			end
 			return nil, "timeout"
 		elseif ptr == CLOSED then
-			if m then
-				m.closed.value = m.closed.value + 1
-			end
 			return nil, "closed"
-		end
-		if m then
-			m.call_seconds:observe((now_us() - t0) / 1e6)
-			if remote then
-				m.remote.value = m.remote.value + 1
-			end
-		end
-		if remote then
+		elseif remote then
 			return nil, "remote " .. remote
 		end
 		local ok, body = pcall(unmarshal, "response", cmd, ptr, psize)
