@@ -35,7 +35,14 @@ end
 start("store", base)
 start("battle", base + 1, "--store=" .. store_addr)
 
+-- This node's metrics, for Prometheus or curl while the demo runs.
+local metrics = require "silly.metrics"
+local metrics_fd = assert(metrics.serve("127.0.0.1:0"))
+local metrics_url = "http://" .. tcp.sockname(metrics_fd) .. "/metrics"
+logger.info("lobby", "metrics at", metrics_url)
+
 local lobby = cluster.new {
+	name = "lobby",
 	timeout = 3000,
 	marshal = codec.marshal,
 	unmarshal = codec.unmarshal,
@@ -72,6 +79,24 @@ for round = 0, 1 do
 		end)
 	end
 	wg:wait()
+end
+
+-- What the metrics say about the matches, read as a scraper would.
+local s = assert(tcp.connect(tcp.sockname(metrics_fd)))
+tcp.write(s, "GET /metrics HTTP/1.0\r\n\r\n")
+local page = {}
+while true do
+	local d = tcp.read(s, 1)
+	if not d then
+		break
+	end
+	page[#page + 1] = d .. tcp.readall(s)
+end
+tcp.close(s)
+for line in table.concat(page):gmatch("[^\n]+") do
+	if line:find("^silly_cluster_calls_total") or line:find("^silly_cluster_call_seconds_count") then
+		logger.info("lobby", "metrics:", line)
+	end
 end
 
 logger.info("lobby", "all matches done; stopping the nodes")

@@ -18,6 +18,9 @@ trace=$(echo "$out" | grep 'lobby ayla scored' | awk '{print $3}')
 check "a trace id crosses the three nodes" \
   $([ -n "$trace" ] && [ "$(echo "$out" | grep -c "$trace")" -ge 3 ]; echo $?)
 check "finished" $(echo "$out" | grep -q "demo finished"; echo $?)
+check "metrics address printed" $(echo "$out" | grep -q "metrics at http://127.0.0.1:[0-9]*/metrics"; echo $?)
+check "metrics count the six match calls" \
+  $(echo "$out" | grep -q "metrics: silly_cluster_calls_total{cluster=\"lobby\",peer=\"127.0.0.1:[0-9]*\"} 6"; echo $?)
 sleep 0.5
 check "no node left running" $(pgrep -f "$demo/node.lua" >/dev/null; [ $? -ne 0 ]; echo $?)
 [ $fail -eq 0 ] || echo "$out"

@@ -136,6 +136,27 @@ T.run(function()
 	T.ok(head:find("^HTTP/1.1 200 ") and head:match("\r\n\r\n(.*)$") == "", "HEAD: headers only")
 	T.ok(http(maddr, "\1\2\3 garbage\r\n\r\n"):find("^HTTP/1.1 400 "), "400 for garbage")
 
+	-- Label cardinality: past 64 peers an instance's series fold into
+	-- peer="other".
+	local fold = cluster.new {
+		name = "fold", marshal = T.string_marshal, unmarshal = T.string_unmarshal,
+		close = function() end, call = function() end,
+	}
+	for _ = 1, 70 do
+		local many = T.ok(server.listen("127.0.0.1:0"))
+		local mfd2 = T.ok(fold.connect(tcp.sockname(many)))
+		T.eq(fold.call(mfd2, 1, "x"), "x")
+	end
+	local series, other = 0, nil
+	for line in http(maddr, "GET /metrics HTTP/1.0\r\n\r\n"):gmatch("[^\n]+") do
+		if line:find('^silly_cluster_calls_total{cluster="fold"') then
+			series = series + 1
+			other = line:match('peer="other"} (%d+)$') or other
+		end
+	end
+	T.eq(series, 65, "64 peers and 'other'")
+	T.eq(other, "6", "the calls to the peers past 64")
+
 	-- Hostile clients while a cluster link keeps calling.
 	local busy, calls_ok = true, 0
 	silly.fork(function()
