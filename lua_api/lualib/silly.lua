@@ -208,8 +208,11 @@ function M._start(chunk)
 	-- --metrics=ADDR: the endpoint is up before the script runs.
 	local maddr = require "silly.env".get("metrics")
 	if maddr then
-		local ok, err = require("silly.metrics").serve(maddr)
-		if not ok then
+		local pok, ok, err = pcall(require("silly.metrics").serve, maddr)
+		if not pok then
+			err = tostring(ok):gsub("^.-tcp%.listen: ", "")
+		end
+		if not (pok and ok) then
 			log_error("[silly] --metrics=" .. maddr .. ": " .. tostring(err))
 			c.exit(1)
 			return
