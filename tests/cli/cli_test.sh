@@ -34,7 +34,7 @@ check "unknown option is named" $(echo "$err" | grep -q -- "--bogus"; echo $?)
 err=$("$silly" missing.lua 2>&1); rc=$?
 check "missing script exits 1 (got $rc)" $([ $rc -eq 1 ]; echo $?)
 check "missing script is named" $(echo "$err" | grep -q "missing.lua"; echo $?)
-err=$("$silly" ok.lua --metrics=nonsense 2>&1 >/dev/null); rc=$?
+err=$("$silly" ok.lua --metrics=nonsense 2>&1); rc=$?
 check "a bad --metrics address exits 1 (got $rc)" $([ $rc -eq 1 ]; echo $?)
 check "and says why" $(echo "$err" | grep -q -- "--metrics=nonsense: address needs a port"; echo $?)
 "$silly" -h | grep -q -- "--metrics=ADDR"; check "--help lists --metrics" $?
