@@ -107,21 +107,39 @@ void append_source(lua_State *L, std::string *out, int level) {
   }
 }
 
-// write(level, traceid, ...)
-int l_write(lua_State *L) {
+// The values from `first` on, after the header and `where` (a source
+// position, or empty to take the caller's).
+int write_values(lua_State *L, int first, const char *where) {
   int level = static_cast<int>(luaL_checkinteger(L, 1));
   auto trace = static_cast<uint64_t>(luaL_optinteger(L, 2, 0));
   std::string line;
   append_header(&line, level, trace);
-  append_source(L, &line, 2);
+  if (where != nullptr) {
+    line += where;
+    line.push_back(' ');
+  } else {
+    append_source(L, &line, 2);
+  }
   int top = lua_gettop(L);
-  for (int i = 3; i <= top; i++) {
+  for (int i = first; i <= top; i++) {
     append_value(L, &line, i, 0);
     line.push_back(' ');
   }
   line.push_back('\n');
   write_line(line);
   return 0;
+}
+
+// write(level, traceid, ...): the caller's file and line first.
+int l_write(lua_State *L) {
+  return write_values(L, 3, nullptr);
+}
+
+// writeat(level, traceid, where, ...): `where` first, for errors whose
+// place is not the caller's (a task's error names the script's line).
+int l_writeat(lua_State *L) {
+  const char *where = luaL_checkstring(L, 3);
+  return write_values(L, 4, where);
 }
 
 // Renders fmt with the values from `arg` on into *body; returns the
@@ -182,6 +200,7 @@ int open_silly_logger(lua_State *L) {
   set_log_sink(core_sink);
   const luaL_Reg fns[] = {
       {"write", l_write},
+      {"writeat", l_writeat},
       {"writef", l_writef},
       {nullptr, nullptr},
   };

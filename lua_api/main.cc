@@ -1,4 +1,5 @@
-// The `silly` command: silly main.lua [options] [--key=value ...]
+// The `silly` command: silly main.lua [options] [--key=value ...]; options
+// may also come before the script.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -13,7 +14,7 @@
 namespace {
 
 const char kUsage[] =
-    "usage: silly main.lua [options] [--key=value ...]\n"
+    "usage: silly [options] main.lua [options] [--key=value ...]\n"
     "  -h, --help               show this text\n"
     "  -v, --version            print the version\n"
     "  -d, --daemon             run in the background\n"
@@ -23,7 +24,11 @@ const char kUsage[] =
     "  -L, --lualib_path P      ';'-separated Lua search patterns to add\n"
     "  -C, --lualib_cpath P     ';'-separated C module search patterns to add\n"
     "  --metrics=ADDR           serve Prometheus metrics at http://ADDR/metrics\n"
-    "  --key=value              any other setting, read with silly.env.get\n";
+    "  --key=value              any other setting, read with silly.env.get\n"
+    "runtime settings:\n"
+    "  --sys.loop.spin_us=N     poll up to N us before blocking (default: learned; 0: block at once)\n"
+    "  --sys.dns.hosts=FILE     the hosts file silly.net.dns reads (default /etc/hosts)\n"
+    "  --sys.dns.resolv_conf=FILE  the resolver configuration (default /etc/resolv.conf)\n";
 
 struct Cli {
   std::string script;
@@ -32,19 +37,21 @@ struct Cli {
   silly::RuntimeOptions options;
 };
 
+enum Taken { kNotThis, kTaken, kNoValue };
+
 // Matches "-s", "--long" or "--long=value"; value options also take the
-// next word. Returns false when `arg` is not this option.
-bool take(int argc, char **argv, int *i, const char *shrt, const char *lng, std::string *value) {
+// next word.
+Taken take(int argc, char **argv, int *i, const char *shrt, const char *lng, std::string *value) {
   const char *a = argv[*i];
   size_t n = std::strlen(lng);
   if (std::strncmp(a, lng, n) == 0 && a[n] == '=') {
     *value = a + n + 1;
-    return true;
+    return kTaken;
   }
-  if (std::strcmp(a, lng) != 0 && std::strcmp(a, shrt) != 0) return false;
-  if (*i + 1 >= argc) return false;
+  if (std::strcmp(a, lng) != 0 && std::strcmp(a, shrt) != 0) return kNotThis;
+  if (*i + 1 >= argc) return kNoValue;
   *value = argv[++*i];
-  return true;
+  return kTaken;
 }
 
 // 0: go on; otherwise the exit code + 1.
@@ -64,35 +71,46 @@ int parse(int argc, char **argv, Cli *cli) {
       return 1;
     }
   }
-  cli->script = argv[1];
-  if (cli->script[0] == '-') {
-    std::fprintf(stderr, "silly: the script comes first\n%s", kUsage);
-    return 3;
-  }
-  for (int i = 2; i < argc; i++) {
-    std::string v;
+  const struct {
+    const char *shrt, *lng;
+    std::string *to;
+  } valued[] = {
+      {"-p", "--logpath", &cli->logpath},
+      {"-f", "--pidfile", &cli->pidfile},
+      {"-l", "--loglevel", &cli->options.loglevel},
+      {"-L", "--lualib_path", &cli->options.lualib_path},
+      {"-C", "--lualib_cpath", &cli->options.lualib_cpath},
+  };
+  for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (!std::strcmp(a, "-d") || !std::strcmp(a, "--daemon")) {
-      cli->daemon = true;
-    } else if (take(argc, argv, &i, "-p", "--logpath", &v)) {
-      cli->logpath = v;
-    } else if (take(argc, argv, &i, "-f", "--pidfile", &v)) {
-      cli->pidfile = v;
-    } else if (take(argc, argv, &i, "-l", "--loglevel", &v)) {
-      cli->options.loglevel = v;
-    } else if (take(argc, argv, &i, "-L", "--lualib_path", &v)) {
-      cli->options.lualib_path = v;
-    } else if (take(argc, argv, &i, "-C", "--lualib_cpath", &v)) {
-      cli->options.lualib_cpath = v;
-    } else if (std::strncmp(a, "--", 2) == 0 && std::strchr(a, '=') != nullptr && a[2] != '=') {
-      // a setting for silly.env
-    } else {
-      std::fprintf(stderr, "silly: unknown option '%s'\n%s", a, kUsage);
+    int first = i;
+    if (a[0] != '-' && cli->script.empty()) {
+      cli->script = a;  // the first word that is no option
+      continue;
+    }
+    Taken t = kNotThis;
+    for (const auto &o : valued) {
+      if ((t = take(argc, argv, &i, o.shrt, o.lng, o.to)) != kNotThis) break;
+    }
+    if (t == kNoValue) {
+      std::fprintf(stderr, "silly: option '%s' needs a value\n%s", a, kUsage);
       return 3;
     }
+    if (t == kNotThis) {
+      if (!std::strcmp(a, "-d") || !std::strcmp(a, "--daemon")) {
+        cli->daemon = true;
+      } else if (!(std::strncmp(a, "--", 2) == 0 && std::strchr(a, '=') != nullptr && a[2] != '=')) {
+        std::fprintf(stderr, "silly: unknown option '%s'\n%s", a, kUsage);
+        return 3;
+      }  // else a setting for silly.env
+    }
+    // Every word but the script reaches silly.env, the built-in ones too.
+    for (int k = first; k <= i; k++) cli->options.args.emplace_back(argv[k]);
   }
-  // Every --key=value word reaches silly.env, the built-in ones too.
-  for (int i = 2; i < argc; i++) cli->options.args.emplace_back(argv[i]);
+  if (cli->script.empty()) {
+    std::fprintf(stderr, "silly: no script given\n%s", kUsage);
+    return 3;
+  }
   return 0;
 }
 

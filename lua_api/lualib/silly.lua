@@ -39,6 +39,30 @@ local function log_error(...)
 	logc.write(3, 0, ...)
 end
 
+-- Where an error belongs: the first frame of the script's own code (not
+-- the runtime's lualib/) in a failed coroutine, or in a traceback's text.
+local function site_of(co)
+	for level = 0, 64 do
+		local info = debug.getinfo(co, level, "Sl")
+		if not info then
+			break
+		end
+		if info.what ~= "C" and info.currentline > 0 and not info.short_src:find("^lualib/") then
+			return info.short_src .. ":" .. info.currentline
+		end
+	end
+	return "?"
+end
+
+function M._site(tb)
+	for where in tostring(tb):gmatch("\n\t([^\n]-:%d+):") do
+		if not where:find("^lualib/") and not where:find("^%[C%]") then
+			return where
+		end
+	end
+	return "?"
+end
+
 -- A task runs f, then parks its coroutine in the pool; the next resume of
 -- a parked coroutine passes the next function to run (a tail call, so the
 -- coroutine's stack does not grow). f is not wrapped in a protected call:
@@ -80,12 +104,13 @@ local function resume(co, ...)
 	task_status[co] = "RUN"
 	local ok, err = co_resume(co, ...)
 	if not ok then
+		local trace = task_trace[co] or 0
 		task_status[co] = nil
 		task_trace[co] = nil
 		if hook_term then
 			hook_term(co)
 		end
-		log_error("[silly] task resume", traceback(co, tostring(err)))
+		logc.writeat(3, trace, site_of(co), "[silly] task error:", traceback(co, tostring(err)))
 	end
 end
 
@@ -218,8 +243,17 @@ function M._start(chunk)
 			return
 		end
 	end
+	-- An error in the main chunk ends the process with 1 and its
+	-- traceback, as `lua main.lua` does: a server that failed to start
+	-- must not linger idle.
 	local co = task_new()
-	resume(co, chunk)
+	resume(co, function()
+		local ok, err = xpcall(chunk, traceback)
+		if not ok then
+			logc.writeat(3, 0, M._site(err), "[silly] main script failed:", err)
+			c.exit(1)
+		end
+	end)
 	drain()
 end
 

@@ -38,6 +38,28 @@ err=$("$silly" ok.lua --metrics=nonsense 2>&1); rc=$?
 check "a bad --metrics address exits 1 (got $rc)" $([ $rc -eq 1 ]; echo $?)
 check "and says why" $(echo "$err" | grep -q -- "--metrics=nonsense: address needs a port"; echo $?)
 "$silly" -h | grep -q -- "--metrics=ADDR"; check "--help lists --metrics" $?
+"$silly" -h | grep -q -- "--sys.loop.spin_us"; check "--help lists the --sys settings" $?
+
+# Options before the script, and an option missing its value.
+printf 'print("x=" .. tostring(require("silly.env").get("x")))\nrequire("silly").exit(0)\n' >env.lua
+out=$("$silly" -l debug --x=1 env.lua 2>&1); rc=$?
+check "options before the script (got $rc)" $([ $rc -eq 0 ] && echo "$out" | grep -q "x=1"; echo $?)
+err=$("$silly" env.lua -l 2>&1); rc=$?
+check "-l without a value exits 2 (got $rc)" $([ $rc -eq 2 ]; echo $?)
+check "and says it needs a value" $(echo "$err" | grep -q "option '-l' needs a value"; echo $?)
+
+# An error in the main chunk ends the process with 1 and the traceback;
+# a task's error names the script's line first.
+printf 'local x\nlocal function f() return x.y end\nf()\n' >boom.lua
+out=$(timeout 10 "$silly" boom.lua 2>&1); rc=$?
+check "a failing main script exits 1 (got $rc)" $([ $rc -eq 1 ]; echo $?)
+check "with its traceback, its own line first" \
+  $(echo "$out" | grep -q "E boom.lua:2 \[silly\] main script failed: boom.lua:2: attempt to index" &&
+    echo "$out" | grep -q "in main chunk"; echo $?)
+printf 'local silly = require "silly"\nsilly.fork(function()\n  local t\n  return t.z\nend)\nrequire("silly.time").after(50, function() silly.exit(0) end)\n' >task.lua
+out=$(timeout 10 "$silly" task.lua 2>&1); rc=$?
+check "a task's error does not end the process (got $rc)" $([ $rc -eq 0 ]; echo $?)
+check "it is logged at the script's line" $(echo "$out" | grep -q "E task.lua:4 \[silly\] task error: task.lua:4:"; echo $?)
 
 printf 'local a = 1\nlocal = 2\n' >bad.lua
 err=$("$silly" bad.lua 2>&1); rc=$?

@@ -11,6 +11,7 @@ local cc = require "silly.cluster.c"
 local nc = require "silly.net.c"
 local tc = require "silly.tls.c"
 local logger = require "silly.logger"
+local logwriteat = require("silly.logger.c").writeat
 local peers = require "silly.net.cluster.peer"
 
 local pcall = pcall
@@ -216,7 +217,8 @@ end
 local function handle_request(inst, fd, session, cmd, ptr, size, t0)
 	local ok, err = xpcall(serve, traceback, inst, fd, session, cmd, ptr, size)
 	if not ok then
-		logger.error("[cluster] request cmd", cmd, "on link", fd, "failed:", err)
+		-- Named by the handler's own line, not this one.
+		logwriteat(3, silly._tracecurrent(), silly._site(err), "[cluster] request cmd", cmd, "on link", fd, "failed:", err)
 		cc.error(fd, session, "handler error: " .. first_line(err))
 	end
 	if observing then
