@@ -153,6 +153,17 @@ bool EventLoop::run_once(int max_wait_ms) {
   return !stopping_;
 }
 
+bool EventLoop::step(int max_wait_ms) {
+  if (!run_once(max_wait_ms)) return false;
+  work_left_ = run_before_wait();
+  return !stopping_;
+}
+
+int EventLoop::next_timeout() const {
+  if (work_left_ || stopping_) return 0;
+  return timers_.wait_ms(monotonic_us());
+}
+
 void EventLoop::run() {
   while (run_once()) {
   }

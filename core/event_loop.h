@@ -96,6 +96,14 @@ class EventLoop : private FdHandler {
   // timer), dispatch, timers. Returns false once stop() was called.
   bool run_once(int max_wait_ms = -1);
   void run();
+  // For a host that drives the loop: one turn, then the before-wait hooks
+  // again, so that nothing written in the turn waits for the next one.
+  // False once stop() was called.
+  bool step(int max_wait_ms);
+  // The poller's descriptor, and how long the host may sleep before the
+  // next step: ms to the next timer, -1 with none, 0 when work is left.
+  int backend_fd() const { return poller_.handle(); }
+  int next_timeout() const;
   void stop() { stopping_ = true; }
   bool stopping() const { return stopping_; }
   // Before blocking, poll for as long as the spin policy says (learned
@@ -120,6 +128,7 @@ class EventLoop : private FdHandler {
   bool stopping_ = false;
   SpinPolicy spin_;
   Stats stats_;
+  bool work_left_ = false;  // the hooks said so after the last step
   static constexpr int kMaxEvents = 512;
   PollEvent events_[kMaxEvents];
 };

@@ -34,6 +34,9 @@ class Poller {
   int wait(PollEvent *events, int max, int timeout_ms);
 
   bool ok() const { return handle_ >= 0; }
+  // The epoll or kqueue descriptor: readable while events wait, so a host
+  // can put it in its own poll.
+  int handle() const { return handle_; }
 
  private:
   int handle_ = -1;

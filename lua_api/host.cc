@@ -8,6 +8,18 @@ LuaHost::LuaHost(const RuntimeOptions &options)
     : options_(options), loop_(), sockets_(loop_, options.sockets), L_(luaL_newstate()) {
   *static_cast<LuaHost **>(lua_getextraspace(L_)) = this;
   loop_.set_signal_owner(this);
+  mailbox_ = std::make_unique<Mailbox>(loop_, [this](std::vector<Mailbox::Message> &batch) {
+    for (Mailbox::Message &m : batch) {
+      if (post_ref_ == LUA_NOREF) {
+        held_posts_.push_back(std::move(m));  // until silly.onpost
+        continue;
+      }
+      if (!begin(post_ref_)) continue;  // stopping
+      lua_pushlstring(L_, m.text.data(), m.text.size());
+      lua_pushinteger(L_, static_cast<lua_Integer>(m.id));
+      call(2);
+    }
+  });
 }
 
 LuaHost::~LuaHost() {

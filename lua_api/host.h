@@ -13,6 +13,7 @@
 
 #include "core/event_loop.h"
 #include "core/socket.h"
+#include "lua_api/mailbox.h"
 #include "lua_api/runtime.h"
 
 namespace silly {
@@ -50,6 +51,15 @@ class LuaHost : private TimerOwner, private SignalOwner {
   TimerId add_lua_timer(int64_t delay_ms) { return loop_.add_timer(delay_ms, this, 0); }
   void set_timer_function(int ref) { timer_ref_ = ref; }
   void set_signal_function(int ref) { signal_ref_ = ref; }
+  // silly.onpost's function gets (text, id) of each message posted from
+  // another thread (Runtime::post).
+  // Messages posted before it is set wait for it.
+  void set_post_function(int ref) {
+    post_ref_ = ref;
+    mailbox_->redeliver(std::move(held_posts_));
+    held_posts_.clear();
+  }
+  Mailbox &mailbox() { return *mailbox_; }
 
   // The host keeps `part` until it is destroyed; found again by name.
   HostPart *attach(const char *name, std::unique_ptr<HostPart> part);
@@ -73,7 +83,10 @@ class LuaHost : private TimerOwner, private SignalOwner {
   int dispatch_ref_ = LUA_NOREF;
   int timer_ref_ = LUA_NOREF;
   int signal_ref_ = LUA_NOREF;
+  int post_ref_ = LUA_NOREF;
   std::atomic<int> exit_code_{0};
+  std::unique_ptr<Mailbox> mailbox_;  // after the loop: it registers there
+  std::vector<Mailbox::Message> held_posts_;  // posted before silly.onpost
 };
 
 }  // namespace silly

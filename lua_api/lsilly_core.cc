@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "core/clock.h"
 #include "lua_api/host.h"
@@ -180,6 +181,23 @@ int l_argv(lua_State *L) {
   return 1;
 }
 
+// onpost(f): f(text, id) gets each message another thread posted.
+int l_onpost(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  LuaHost::from(L)->set_post_function(luaL_ref(L, LUA_REGISTRYINDEX));
+  return 0;
+}
+
+// reply(id, text): the answer to posted message `id`, for its thread.
+int l_reply(lua_State *L) {
+  lua_Integer id = luaL_checkinteger(L, 1);
+  size_t n;
+  const char *text = luaL_checklstring(L, 2, &n);
+  LuaHost::from(L)->mailbox().reply(static_cast<uint64_t>(id), std::string(text, n));
+  return 0;
+}
+
 // Bytes the allocator holds for the whole process (Lua and C++ alike).
 int l_memused(lua_State *L) {
 #ifndef SILLY_NO_JEMALLOC
@@ -227,6 +245,8 @@ int open_silly_core(lua_State *L) {
       {"watchsignal", l_watchsignal},
       {"argv", l_argv},
       {"memused", l_memused},
+      {"onpost", l_onpost},
+      {"reply", l_reply},
       {"loglevel", l_loglevel},
       {nullptr, nullptr},
   };

@@ -114,14 +114,74 @@ void Runtime::stop(int exit_code) {
 }
 
 int Runtime::run_file(const std::string &path) {
-  return run_loaded(luaL_loadfile(host_->L(), path.c_str()));
+  if (start_file(path) != 0) return 1;
+  host_->loop().run();
+  return host_->exit_code();
 }
 
 int Runtime::run_string(const std::string &chunk, const std::string &chunk_name) {
-  return run_loaded(luaL_loadbuffer(host_->L(), chunk.data(), chunk.size(), chunk_name.c_str()));
+  if (start_string(chunk, chunk_name) != 0) return 1;
+  host_->loop().run();
+  return host_->exit_code();
 }
 
-int Runtime::run_loaded(int load_status) {
+int Runtime::start_file(const std::string &path) {
+  return start_loaded(luaL_loadfile(host_->L(), path.c_str()));
+}
+
+int Runtime::start_string(const std::string &chunk, const std::string &chunk_name) {
+  return start_loaded(luaL_loadbuffer(host_->L(), chunk.data(), chunk.size(), chunk_name.c_str()));
+}
+
+bool Runtime::step(int timeout_ms) {
+  return started_ && host_->loop().step(timeout_ms);
+}
+
+int Runtime::backend_fd() const {
+  return host_->loop().backend_fd();
+}
+
+int Runtime::next_timeout() const {
+  return host_->loop().next_timeout();
+}
+
+int Runtime::exit_code() const {
+  return host_->exit_code();
+}
+
+bool Runtime::fork(int nargs) {
+  lua_State *L = host_->L();
+  if (!started_ || host_->loop().stopping()) {
+    lua_pop(L, nargs + 1);
+    return false;
+  }
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "silly");
+  lua_call(L, 1, 1);  // loaded by start_*: no error here
+  lua_getfield(L, -1, "_host_fork");
+  lua_remove(L, -2);
+  lua_insert(L, -(nargs + 2));  // under the function and its arguments
+  if (lua_pcall(L, nargs + 1, 0, 0) != LUA_OK) {
+    error_ = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    return false;
+  }
+  return true;
+}
+
+uint64_t Runtime::post(std::string text) {
+  return host_->mailbox().post(std::move(text));
+}
+
+bool Runtime::take_reply(uint64_t *id, std::string *text, int wait_ms) {
+  Mailbox::Message m;
+  if (!host_->mailbox().take_reply(&m, wait_ms)) return false;
+  *id = m.id;
+  *text = std::move(m.text);
+  return true;
+}
+
+int Runtime::start_loaded(int load_status) {
   lua_State *L = host_->L();
   if (load_status != LUA_OK) {
     error_ = lua_tostring(L, -1);
@@ -144,8 +204,8 @@ int Runtime::run_loaded(int load_status) {
     return 1;
   }
   lua_pop(L, 2);
-  host_->loop().run();
-  return host_->exit_code();
+  started_ = true;
+  return 0;
 }
 
 }  // namespace silly

@@ -337,6 +337,34 @@ function M._taskcount()
 	return n
 end
 
+-- silly.onpost(fn): fn(text, id) runs as a task for each message a host
+-- thread posted (Runtime::post); silly.reply(id, text) answers it, and the
+-- host reads the answer with Runtime::take_reply.
+function M.onpost(fn)
+	if type(fn) ~= "function" then
+		error("silly.onpost: function expected, got " .. type(fn), 2)
+	end
+	c.onpost(function(text, id)
+		M._spawn(fn, text, id)
+	end)
+end
+
+function M.reply(id, text)
+	if math.type(id) ~= "integer" or type(text) ~= "string" then
+		error("silly.reply: an integer id and a string expected", 2)
+	end
+	c.reply(id, text)
+end
+
+-- For Runtime::fork: f(...) in a new task now, and whatever it wakes.
+function M._host_fork(f, ...)
+	local co = task_new()
+	resume(co, f, ...)
+	if runq_head <= runq_tail then
+		drain()
+	end
+end
+
 function M.tasks()
 	local all = {}
 	for co, st in pairs(task_status) do
