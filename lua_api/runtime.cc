@@ -19,17 +19,20 @@ namespace silly {
 
 namespace {
 
-std::string exe_dir() {
+// The binary's own path, links resolved; empty where it cannot be told.
+std::string exe_path() {
 #ifdef __linux__
   char buf[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n > 0) {
-    std::string path(buf, static_cast<size_t>(n));
-    size_t slash = path.rfind('/');
-    if (slash != std::string::npos) return path.substr(0, slash);
-  }
+  if (n > 0) return std::string(buf, static_cast<size_t>(n));
 #endif
-  return ".";
+  return "";
+}
+
+std::string exe_dir() {
+  std::string path = exe_path();
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
 // Local folders first (as the original framework did), then what the
@@ -89,9 +92,15 @@ Runtime::Runtime(RuntimeOptions options) : host_(std::make_unique<LuaHost>(optio
   luaL_openlibs(L);
   std::string dir = exe_dir();
   set_search_path(L, "path", "./lualib/?.lua;" + dir + "/lualib/?.lua", options.lualib_path);
-  // `codecs/?/?.so` finds plugins where Bazel builds them, beside the binary.
-  set_search_path(L, "cpath", "./luaclib/?.so;" + dir + "/luaclib/?.so;" + dir + "/codecs/?/?.so",
-                  options.lualib_cpath);
+  // `codecs/?/?.so` finds plugins where Bazel builds them, beside the
+  // binary; a host built in another workspace finds them in its runfiles
+  // when it lists them as data (@silly//codecs/msgpack:msgpack.so).
+  std::string runfiles = exe_path() + ".runfiles";
+  if (const char *env = std::getenv("RUNFILES_DIR")) runfiles = env;
+  set_search_path(
+      L, "cpath",
+      "./luaclib/?.so;" + dir + "/luaclib/?.so;" + dir + "/codecs/?/?.so;" + runfiles + "/silly/codecs/?/?.so",
+      options.lualib_cpath);
   install_builtin_modules(L);
 }
 

@@ -150,6 +150,19 @@ TEST(Runtime, PostsFromAThreadArriveInOrderAndRepliesComeBack) {
   EXPECT_EQ(code, 0);
 }
 
+// A host outside silly's tree lists a plugin as data; it is found in the
+// host's runfiles, not beside silly's own binary.
+TEST(Runtime, PluginsAreFoundInTheHostsRunfiles) {
+  silly::Runtime rt;
+  EXPECT_EQ(rt.run_string(R"(
+    local skeleton = require "skeleton"
+    require("silly").exit(skeleton.decode(skeleton.encode({"x"}))[1] == "x" and 5 or 6)
+  )",
+                          "=plugin"),
+            5)
+      << rt.error();
+}
+
 TEST(Runtime, AnErrorInTheMainScriptEndsItWithOne) {
   silly::Runtime rt;
   EXPECT_EQ(rt.run_string("local t = nil; return t.x", "=fails"), 1);
