@@ -85,7 +85,7 @@ class LuaHost : private TimerOwner, private SignalOwner {
   int signal_ref_ = LUA_NOREF;
   int post_ref_ = LUA_NOREF;
   std::atomic<int> exit_code_{0};
-  std::unique_ptr<Mailbox> mailbox_;  // after the loop: it registers there
+  std::unique_ptr<Mailbox> mailbox_;          // after the loop: it registers there
   std::vector<Mailbox::Message> held_posts_;  // posted before silly.onpost
 };
 
