@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/ring_buffer.h"
+#include "silly/core/ring_buffer.h"
 
 namespace {
 

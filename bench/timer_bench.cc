@@ -7,7 +7,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "core/timer.h"
+#include "silly/core/timer.h"
 
 namespace {
 

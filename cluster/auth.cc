@@ -1,4 +1,4 @@
-#include "cluster/auth.h"
+#include "silly/cluster/auth.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

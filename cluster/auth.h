@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include "cluster/hello.h"
+#include "silly/cluster/hello.h"
 
 namespace silly {
 namespace cluster {

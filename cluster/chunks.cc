@@ -1,4 +1,4 @@
-#include "cluster/chunks.h"
+#include "silly/cluster/chunks.h"
 
 namespace silly {
 namespace cluster {

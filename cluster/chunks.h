@@ -17,7 +17,7 @@
 #include <map>
 #include <string>
 
-#include "cluster/frame.h"
+#include "silly/cluster/frame.h"
 
 namespace silly {
 namespace cluster {

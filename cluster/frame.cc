@@ -1,4 +1,4 @@
-#include "cluster/frame.h"
+#include "silly/cluster/frame.h"
 
 #include <cstring>
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/ring_buffer.h"
+#include "silly/core/ring_buffer.h"
 
 namespace silly {
 namespace cluster {

@@ -1,4 +1,4 @@
-#include "cluster/hello.h"
+#include "silly/cluster/hello.h"
 
 #include <cstring>
 

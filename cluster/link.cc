@@ -1,4 +1,4 @@
-#include "cluster/link.h"
+#include "silly/cluster/link.h"
 
 #include <sys/uio.h>
 
@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "cluster/link_table.h"
-#include "core/clock.h"
-#include "core/log.h"
+#include "silly/cluster/link_table.h"
+#include "silly/core/clock.h"
+#include "silly/core/log.h"
 
 namespace silly {
 namespace cluster {

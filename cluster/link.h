@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "cluster/auth.h"
-#include "cluster/chunks.h"
-#include "cluster/frame.h"
-#include "cluster/hello.h"
-#include "cluster/latency.h"
-#include "core/socket.h"
+#include "silly/cluster/auth.h"
+#include "silly/cluster/chunks.h"
+#include "silly/cluster/frame.h"
+#include "silly/cluster/hello.h"
+#include "silly/cluster/latency.h"
+#include "silly/core/socket.h"
 
 namespace silly {
 namespace cluster {

@@ -1,4 +1,4 @@
-#include "cluster/link_table.h"
+#include "silly/cluster/link_table.h"
 
 namespace silly {
 namespace cluster {

@@ -9,10 +9,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cluster/link.h"
-#include "cluster/session.h"
-#include "core/event_loop.h"
-#include "core/socket.h"
+#include "silly/cluster/link.h"
+#include "silly/cluster/session.h"
+#include "silly/core/event_loop.h"
+#include "silly/core/socket.h"
 
 namespace silly {
 namespace cluster {

@@ -1,4 +1,4 @@
-#include "core/address.h"
+#include "silly/core/address.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>

@@ -1,4 +1,4 @@
-#include "core/clock.h"
+#include "silly/core/clock.h"
 
 #include <ctime>
 

@@ -1,4 +1,4 @@
-#include "core/event_loop.h"
+#include "silly/core/event_loop.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <csignal>
 
-#include "core/clock.h"
+#include "silly/core/clock.h"
 
 namespace silly {
 

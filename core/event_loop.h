@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/poller.h"
-#include "core/spin_policy.h"
-#include "core/timer.h"
+#include "silly/core/poller.h"
+#include "silly/core/spin_policy.h"
+#include "silly/core/timer.h"
 
 namespace silly {
 

@@ -1,4 +1,4 @@
-#include "core/log.h"
+#include "silly/core/log.h"
 
 #include <cstdarg>
 #include <cstdio>

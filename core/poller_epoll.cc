@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "core/poller.h"
+#include "silly/core/poller.h"
 
 namespace silly {
 

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "core/poller.h"
+#include "silly/core/poller.h"
 
 namespace silly {
 

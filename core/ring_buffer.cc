@@ -1,4 +1,4 @@
-#include "core/ring_buffer.h"
+#include "silly/core/ring_buffer.h"
 
 #include <cstring>
 #include <utility>

@@ -1,6 +1,6 @@
 // The socket table: ids, owners, the send path, limits, closing, and the
 // loop hooks (readiness, timers, before-wait flush) that drive the rest.
-#include "core/socket.h"
+#include "silly/core/socket.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -12,8 +12,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/log.h"
 #include "core/socket_internal.h"
+#include "silly/core/log.h"
 
 namespace silly {
 

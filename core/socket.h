@@ -20,9 +20,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/address.h"
-#include "core/event_loop.h"
-#include "core/ring_buffer.h"
+#include "silly/core/address.h"
+#include "silly/core/event_loop.h"
+#include "silly/core/ring_buffer.h"
 
 struct iovec;
 

@@ -4,9 +4,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/socket.h"
 #include "core/socket_internal.h"
+#include "silly/core/log.h"
+#include "silly/core/socket.h"
 
 namespace silly {
 

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "core/ring_buffer.h"
-#include "core/socket.h"
+#include "silly/core/ring_buffer.h"
+#include "silly/core/socket.h"
 
 namespace silly {
 

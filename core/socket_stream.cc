@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <string>
 
-#include "core/socket.h"
 #include "core/socket_internal.h"
+#include "silly/core/socket.h"
 
 namespace silly {
 

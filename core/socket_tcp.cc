@@ -7,9 +7,9 @@
 
 #include <cerrno>
 
-#include "core/log.h"
-#include "core/socket.h"
 #include "core/socket_internal.h"
+#include "silly/core/log.h"
+#include "silly/core/socket.h"
 
 namespace silly {
 

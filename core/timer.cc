@@ -1,4 +1,4 @@
-#include "core/timer.h"
+#include "silly/core/timer.h"
 
 namespace silly {
 

@@ -1,7 +1,7 @@
 // OpenSSL contexts and the per-stream filter. Each filter's SSL object
 // reads and writes through one BIO of ours: reads take from the span the
 // socket layer just read, writes append to the stream's wire ring.
-#include "core/tls.h"
+#include "silly/core/tls.h"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "core/socket.h"
+#include "silly/core/socket.h"
 
 struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 

@@ -1,6 +1,6 @@
-#include "lua_api/host.h"
+#include "silly/lua_api/host.h"
 
-#include "core/log.h"
+#include "silly/core/log.h"
 
 namespace silly {
 

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "core/event_loop.h"
-#include "core/socket.h"
-#include "lua_api/mailbox.h"
-#include "lua_api/runtime.h"
+#include "silly/core/event_loop.h"
+#include "silly/core/socket.h"
+#include "silly/lua_api/mailbox.h"
+#include "silly/lua_api/runtime.h"
 
 namespace silly {
 

@@ -13,11 +13,11 @@
 #include <memory>
 #include <string>
 
-#include "cluster/link_table.h"
-#include "core/log.h"
-#include "lua_api/host.h"
-#include "lua_api/modules.h"
-#include "lua_api/payload.h"
+#include "silly/cluster/link_table.h"
+#include "silly/core/log.h"
+#include "silly/lua_api/host.h"
+#include "silly/lua_api/modules.h"
+#include "silly/lua_api/payload.h"
 
 namespace silly {
 

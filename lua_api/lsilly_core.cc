@@ -6,10 +6,10 @@
 #include <cstring>
 #include <string>
 
-#include "core/clock.h"
-#include "lua_api/host.h"
-#include "lua_api/modules.h"
-#include "lua_api/version.h"
+#include "silly/core/clock.h"
+#include "silly/lua_api/host.h"
+#include "silly/lua_api/modules.h"
+#include "silly/lua_api/version.h"
 
 #ifndef SILLY_NO_JEMALLOC
 #include <jemalloc/jemalloc.h>

@@ -7,10 +7,10 @@
 #include <ctime>
 #include <string>
 
-#include "core/clock.h"
-#include "core/log.h"
-#include "lua_api/host.h"
-#include "lua_api/modules.h"
+#include "silly/core/clock.h"
+#include "silly/core/log.h"
+#include "silly/lua_api/host.h"
+#include "silly/lua_api/modules.h"
 
 namespace silly {
 

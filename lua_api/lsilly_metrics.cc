@@ -9,8 +9,8 @@
 #include <cstring>
 #include <string>
 
-#include "lua_api/host.h"
-#include "lua_api/modules.h"
+#include "silly/lua_api/host.h"
+#include "silly/lua_api/modules.h"
 
 #ifndef SILLY_NO_JEMALLOC
 #include <jemalloc/jemalloc.h>

@@ -6,11 +6,11 @@
 #include <string>
 #include <unordered_map>
 
-#include "cluster/frame.h"
-#include "core/log.h"
-#include "lua_api/host.h"
-#include "lua_api/modules.h"
-#include "lua_api/payload.h"
+#include "silly/cluster/frame.h"
+#include "silly/core/log.h"
+#include "silly/lua_api/host.h"
+#include "silly/lua_api/modules.h"
+#include "silly/lua_api/payload.h"
 
 namespace silly {
 

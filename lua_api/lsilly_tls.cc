@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "core/tls.h"
-#include "lua_api/modules.h"
+#include "silly/core/tls.h"
+#include "silly/lua_api/modules.h"
 
 namespace silly {
 

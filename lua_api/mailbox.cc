@@ -1,4 +1,4 @@
-#include "lua_api/mailbox.h"
+#include "silly/lua_api/mailbox.h"
 
 #include <fcntl.h>
 #include <unistd.h>

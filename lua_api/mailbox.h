@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "core/event_loop.h"
+#include "silly/core/event_loop.h"
 
 namespace silly {
 

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <string>
 
-#include "lua_api/runtime.h"
-#include "lua_api/version.h"
+#include "silly/lua_api/runtime.h"
+#include "silly/lua_api/version.h"
 
 namespace {
 

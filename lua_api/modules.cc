@@ -1,10 +1,10 @@
-#include "lua_api/modules.h"
+#include "silly/lua_api/modules.h"
 
 #include <cstring>
 #include <string>
 
-#include "core/socket.h"
-#include "lua_api/lualib_embedded.h"
+#include "silly/core/socket.h"
+#include "silly/lua_api/lualib_embedded.h"
 
 namespace silly {
 

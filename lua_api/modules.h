@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <lua.hpp>
 
-#include "core/address.h"
-#include "core/socket.h"
+#include "silly/core/address.h"
+#include "silly/core/socket.h"
 
 namespace silly {
 

@@ -1,4 +1,4 @@
-#include "lua_api/runtime.h"
+#include "silly/lua_api/runtime.h"
 
 #include <unistd.h>
 
@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "lua_api/host.h"
-#include "lua_api/modules.h"
+#include "silly/lua_api/host.h"
+#include "silly/lua_api/modules.h"
 
 #ifndef SILLY_NO_JEMALLOC
 #include <jemalloc/jemalloc.h>

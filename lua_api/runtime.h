@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "core/socket.h"
+#include "silly/core/socket.h"
 
 struct lua_State;
 typedef int (*lua_CFunction)(lua_State *L);

@@ -1,6 +1,6 @@
-#include "codecs/common/codec.h"
+#include "silly/codecs/common/codec.h"
 
-#include "lua_api/payload.h"
+#include "silly/lua_api/payload.h"
 
 namespace codec {
 

@@ -16,7 +16,7 @@
 #include <cstring>
 #include <vector>
 
-#include "codecs/common/codec.h"
+#include "silly/codecs/common/codec.h"
 
 namespace {
 

@@ -1,8 +1,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "codecs/common/codec.h"
 #include "codecs/protobuf/codec.h"
+#include "silly/codecs/common/codec.h"
 
 namespace pb {
 

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "codecs/common/codec.h"
 #include "codecs/protobuf/codec.h"
 #include "codecs/protobuf/schema.h"
+#include "silly/codecs/common/codec.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <lua.hpp>
 #include <string>
 
-#include "codecs/common/codec.h"
+#include "silly/codecs/common/codec.h"
 
 namespace {
 

@@ -13,10 +13,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "codecs/common/codec.h"
 #include "codecs/zproto/codec.h"
 #include "codecs/zproto/pack.h"
 #include "codecs/zproto/schema.h"
+#include "silly/codecs/common/codec.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <lua.hpp>
 #include <thread>
 
-#include "lua_api/runtime.h"
+#include "silly/lua_api/runtime.h"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "lua_api/runtime.h"
+#include "silly/lua_api/runtime.h"
 
 namespace {
 

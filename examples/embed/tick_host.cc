@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <lua.hpp>
 
-#include "lua_api/runtime.h"
+#include "silly/lua_api/runtime.h"
 
 namespace {
 

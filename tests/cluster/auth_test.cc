@@ -1,7 +1,7 @@
 // The shared-secret handshake: the Authenticator on its own, then links
 // over loopback, with raw sockets playing peers that lack the secret,
 // say nothing, send garbage or replay a recorded exchange.
-#include "cluster/auth.h"
+#include "silly/cluster/auth.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "cluster/link.h"
-#include "cluster/link_table.h"
-#include "core/event_loop.h"
+#include "silly/cluster/link.h"
+#include "silly/cluster/link_table.h"
+#include "silly/core/event_loop.h"
 
 namespace silly {
 namespace cluster {

@@ -1,13 +1,13 @@
 // The extension pieces that parse what a peer sends: hello messages and
 // chunk reassembly, against well-formed and hostile input.
-#include "cluster/chunks.h"
+#include "silly/cluster/chunks.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "cluster/hello.h"
+#include "silly/cluster/hello.h"
 
 namespace silly {
 namespace cluster {

@@ -1,7 +1,7 @@
 // cluster::Link and LinkTable over real loopback sockets: a raw socket
 // plays the peer and writes frames byte for byte; a recording sink stands
 // where the Lua binding sits in the runtime.
-#include "cluster/link.h"
+#include "silly/cluster/link.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "cluster/link_table.h"
-#include "core/event_loop.h"
+#include "silly/cluster/link_table.h"
+#include "silly/core/event_loop.h"
 
 namespace silly {
 namespace cluster {

@@ -1,4 +1,4 @@
-#include "cluster/session.h"
+#include "silly/cluster/session.h"
 
 #include <gtest/gtest.h>
 

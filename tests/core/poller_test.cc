@@ -1,4 +1,4 @@
-#include "core/poller.h"
+#include "silly/core/poller.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "core/socket.h"
+#include "silly/core/socket.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/event_loop.h"
+#include "silly/core/event_loop.h"
 
 namespace silly {
 namespace {

@@ -1,4 +1,4 @@
-#include "core/spin_policy.h"
+#include "silly/core/spin_policy.h"
 
 #include <gtest/gtest.h>
 

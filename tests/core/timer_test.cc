@@ -1,4 +1,4 @@
-#include "core/timer.h"
+#include "silly/core/timer.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/event_loop.h"
+#include "silly/core/clock.h"
+#include "silly/core/event_loop.h"
 
 namespace silly {
 namespace {

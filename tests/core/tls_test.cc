@@ -1,6 +1,6 @@
 // TLS streams through the socket layer, with certificates made by the real
 // openssl tool at test time.
-#include "core/tls.h"
+#include "silly/core/tls.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "core/event_loop.h"
-#include "core/socket.h"
+#include "silly/core/event_loop.h"
+#include "silly/core/socket.h"
 
 namespace silly {
 namespace {

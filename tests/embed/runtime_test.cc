@@ -1,6 +1,6 @@
 // The embedding API: modules added by the host, exit codes, load errors,
 // and stopping from another thread.
-#include "lua_api/runtime.h"
+#include "silly/lua_api/runtime.h"
 
 #include <gtest/gtest.h>
 

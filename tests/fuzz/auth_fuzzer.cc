@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "cluster/auth.h"
-#include "cluster/frame.h"
+#include "silly/cluster/auth.h"
+#include "silly/cluster/frame.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   using namespace silly::cluster;

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "cluster/frame.h"
+#include "silly/cluster/frame.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2) return 0;

@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "cluster/chunks.h"
-#include "cluster/frame.h"
-#include "cluster/hello.h"
+#include "silly/cluster/chunks.h"
+#include "silly/cluster/frame.h"
+#include "silly/cluster/hello.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   using namespace silly::cluster;
