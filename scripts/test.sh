@@ -4,6 +4,9 @@
 #   2. bazel test //...                 (all tests)
 #   3. bazel test --config=asan //...   (the same under ASan + UBSan)
 #   4. tests/fuzz/run.sh 20             (each fuzz target for 20 s)
+#   5. examples/consumer: bazel test //... in a workspace of its own that
+#      uses silly through @silly// labels only (README, "Using silly from
+#      your workspace")
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh || exit 1
@@ -44,6 +47,16 @@ bazel shutdown >/dev/null 2>&1
 echo "=== tests/fuzz/run.sh 20"
 tests/fuzz/run.sh 20 | tee "$log"
 tally "$(grep -c ', no crash, leak or sanitizer report' "$log")" "$(grep -c ': FAILED' "$log")"
+
+# 5. Another workspace builds silly from its three lines of WORKSPACE.
+echo "=== examples/consumer: bazel test //..."
+(cd examples/consumer && bazel test //... 2>&1) | tee "$log"
+rc=${PIPESTATUS[0]}
+p=$(grep -cE '^//.* PASSED' "$log")
+f=$(grep -cE '^//.* (FAILED|TIMEOUT|NO STATUS)|FAILED TO BUILD' "$log")
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+tally "$p" "$f"
+(cd examples/consumer && bazel shutdown >/dev/null 2>&1)
 
 echo "tests, sanitizers, fuzzing and format: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
