@@ -50,7 +50,7 @@ tally "$(grep -c ', no crash, leak or sanitizer report' "$log")" "$(grep -c ': F
 
 # 5. Another workspace builds silly from its three lines of WORKSPACE.
 echo "=== examples/consumer: bazel test //..."
-(cd examples/consumer && bazel test //... 2>&1) | tee "$log"
+(cd examples/consumer && bazel test --nosandbox_debug --test_output=errors //... 2>&1) | tee "$log"
 rc=${PIPESTATUS[0]}
 p=$(grep -cE '^//.* PASSED' "$log")
 f=$(grep -cE '^//.* (FAILED|TIMEOUT|NO STATUS)|FAILED TO BUILD' "$log")
