@@ -58,5 +58,6 @@ if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 tally "$p" "$f"
 (cd examples/consumer && bazel shutdown >/dev/null 2>&1)
 
-echo "tests, sanitizers, fuzzing and format: $passed passed, $failed failed"
+# Format, both test runs, the fuzz targets and the consumer workspace, counted.
+echo "checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
