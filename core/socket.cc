@@ -193,12 +193,12 @@ int SocketManager::queue_stream(Socket *s, const struct iovec *parts, int count)
 int SocketManager::close(SocketId id) {
   Socket *s = find(id);
   if (s == nullptr || s->state == kClosing) return kErrUnknownSocket;
-  if (s->tls && !s->tls->handshaking && s->state != kBroken) {
+  if (s->sealing() && s->state != kBroken) {
     lend_ring(s->tls->wire);
     if (!s->out.empty()) s->tls->filter->seal(s->out, s->tls->wire);
     s->tls->filter->shutdown(s->tls->wire);  // close_notify, so the peer sees a clean end
   }
-  if (s->kind != kStream || s->state == kBroken || s->queued() == 0 || (s->tls && s->tls->handshaking)) {
+  if (s->kind != kStream || s->state == kBroken || s->queued() == 0 || s->handshaking()) {
     destroy(id);
     return 0;
   }
@@ -348,7 +348,7 @@ void SocketManager::on_timer(TimerId, uint64_t arg) {
     SocketOwner *owner = s->owner;
     destroy(id);
     if (owner != nullptr) owner->on_connect(id, kErrConnectTimeout);
-  } else if (s->tls && s->tls->handshaking) {
+  } else if (s->handshaking()) {
     filter_failed(s, "TLS handshake timed out");
   } else if (s->state == kClosing) {
     log_line(LogLevel::kWarn, "[socket] close: %zu queued bytes dropped, the peer stopped reading", s->queued());

@@ -50,7 +50,6 @@ int SocketManager::filter_input(SocketId id, const uint8_t *data, size_t n) {
 void SocketManager::filter_established(Socket *s) {
   SocketId id = s->id;
   FilterState &f = *s->tls;
-  f.handshaking = false;
   if (s->timer != 0) {
     loop_.cancel_timer(s->timer);
     s->timer = 0;
@@ -81,7 +80,7 @@ void SocketManager::filter_failed(Socket *s, const std::string &why) {
     ssize_t ignored = ::writev(s->fd, iov, cnt);
     (void)ignored;
   }
-  if (!f.handshaking) {
+  if (!s->handshaking()) {
     last_failure_ = why;
     fail(s, kErrTls);
     return;

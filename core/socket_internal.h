@@ -32,7 +32,6 @@ struct FilterState {
   RingBuffer wire;        // sealed bytes waiting for the kernel
   SocketId listener = 0;  // accepted here: told to its owner once established
   std::string peer;       // for that report and for the failure log
-  bool handshaking = true;
 };
 
 struct SocketManager::Socket {
@@ -59,6 +58,9 @@ struct SocketManager::Socket {
   // Where bytes wait for the kernel: `out`, or the filter's sealed records.
   RingBuffer &wire() { return tls ? tls->wire : out; }
   size_t queued() const { return out.size() + (tls ? tls->wire.size() : 0); }
+  // A filtered stream before, and after, its handshake (a listener is neither).
+  bool handshaking() const { return tls && tls->filter && !tls->filter->established(); }
+  bool sealing() const { return tls && tls->filter && tls->filter->established(); }
 };
 
 // Non-blocking, close-on-exec; -1 with errno set.

@@ -84,7 +84,7 @@ void SocketManager::do_read(SocketId id, bool until_end) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) end = -errno;
     break;
   }
-  if (s->tls && s->tls->handshaking) {
+  if (s->handshaking()) {
     // The owner has not met this stream: it hears of a failure only as a
     // failed connect.
     if (end <= 0) {
@@ -111,7 +111,7 @@ void SocketManager::do_read(SocketId id, bool until_end) {
 }
 
 void SocketManager::do_write(Socket *s) {
-  if (s->tls && !s->tls->handshaking && !s->out.empty()) {
+  if (s->sealing() && !s->out.empty()) {
     // Sealed here rather than at each send: the batch leaves in full records.
     lend_ring(s->tls->wire);
     s->tls->filter->seal(s->out, s->tls->wire);
