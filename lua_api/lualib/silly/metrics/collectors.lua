@@ -8,12 +8,7 @@ local mc = require "silly.metrics.c"
 
 local M = {enabled = false}
 
-local function gauge(name, help, labels)
-	return metrics.gauge(name, help, labels)
-end
-local function counter(name, help, labels)
-	return metrics.counter(name, help, labels)
-end
+local gauge, counter = metrics.gauge, metrics.counter
 
 local function process_collector()
 	local cpu = counter("process_cpu_seconds_total", "User and system CPU time spent, in seconds.")
