@@ -61,6 +61,8 @@ void install_builtin_modules(lua_State *L) {
   lua_setfield(L, -2, "silly.tls.c");
   lua_pushcfunction(L, open_silly_metrics);
   lua_setfield(L, -2, "silly.metrics.c");
+  lua_pushcfunction(L, open_silly_base64);
+  lua_setfield(L, -2, "silly.encoding.base64");
   lua_pop(L, 1);
 
   // Right after the preload searcher, before any file on disk.

@@ -10,6 +10,7 @@ packages=(
   libmsgpack-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3-msgpack
   clang clang-format libclang-rt-14-dev
   libssl-dev openssl prometheus curl
+  etcd-server etcd-client lua-cjson
   procps psmisc iproute2
 )
 

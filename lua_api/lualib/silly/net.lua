@@ -75,6 +75,31 @@ function M._connect(fname, records, rec, start, describe)
 	return id
 end
 
+-- Internal: resolves "name:port" through silly.net.dns; numeric forms pass through.
+function M._resolve(addr)
+	local host, port = addr:match("^%[(.-)%]:(%w+)$")
+	if host then
+		return addr
+	end
+	host, port = addr:match("^(.-):(%w+)$")
+	if not host then
+		return nil, "invalid address:" .. addr
+	end
+	local dns = require "silly.net.dns"
+	if not dns.isname(host) then
+		return addr
+	end
+	local ip, err = dns.lookup(host, dns.A)
+	if ip then
+		return ip .. ":" .. port
+	end
+	local ip6 = dns.lookup(host, dns.AAAA)
+	if ip6 then
+		return "[" .. ip6 .. "]:" .. port
+	end
+	return nil, "cannot resolve " .. host .. ": " .. tostring(err)
+end
+
 function M._connected(rec, status)
 	local co = rec and rec.waiter
 	if co then

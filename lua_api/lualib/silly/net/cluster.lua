@@ -327,31 +327,6 @@ local function check_fd(fname, fd)
 	end
 end
 
--- Resolves "name:port" through silly.net.dns; numeric forms pass through.
-local function resolve(addr)
-	local host, port = addr:match("^%[(.-)%]:(%w+)$")
-	if host then
-		return addr
-	end
-	host, port = addr:match("^(.-):(%w+)$")
-	if not host then
-		return nil, "invalid address:" .. addr
-	end
-	local dns = require "silly.net.dns"
-	if not dns.isname(host) then
-		return addr
-	end
-	local ip, err = dns.lookup(host, dns.A)
-	if ip then
-		return ip .. ":" .. port
-	end
-	local ip6 = dns.lookup(host, dns.AAAA)
-	if ip6 then
-		return "[" .. ip6 .. "]:" .. port
-	end
-	return nil, "cannot resolve " .. host .. ": " .. tostring(err)
-end
-
 -- A connect's failure in words: a refused secret says so.
 local EACCES = nc.errno.EACCES
 local function describe_failure(status)
@@ -475,7 +450,7 @@ local function new(conf)
 			error(fname .. ": address string expected, got " .. type(addr), 3)
 		end
 		silly._checkblock(fname)
-		local target, rerr = resolve(addr)
+		local target, rerr = net._resolve(addr)
 		if not target then
 			return nil, rerr
 		end
