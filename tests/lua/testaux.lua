@@ -186,6 +186,11 @@ function T.start(script, args)
 	fail("helper " .. script .. " did not start", 2)
 end
 
+-- A process the test started itself, killed with the helpers on exit.
+function T.adopt(pid)
+	children[#children + 1] = pid
+end
+
 -- Sends sig (TERM by default); after KILL, also waits (5 s at most) until
 -- the process is gone, so that its port is free for a restart.
 function T.signal(pid, sig)

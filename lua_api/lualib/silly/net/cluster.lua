@@ -13,6 +13,7 @@ local tc = require "silly.tls.c"
 local logger = require "silly.logger"
 local logwriteat = require("silly.logger.c").writeat
 local peers = require "silly.net.cluster.peer"
+local services = require "silly.net.cluster.service"
 
 local pcall = pcall
 local type = type
@@ -488,9 +489,16 @@ local function new(conf)
 
 	-- A handle that call, send and close take in place of an fd: it
 	-- connects on first use and reconnects after its link drops.
-	function inst.peer(addr)
+	-- "svc://name" with {registry = reg [, key = fn(cmd, obj)] [, grace = ms]}
+	-- is a handle on the members of a service (silly.net.cluster.service).
+	local service_peer
+	function inst.peer(addr, opts)
 		if type(addr) ~= "string" then
 			error("cluster.peer: address string expected, got " .. type(addr), 2)
+		end
+		local svc = addr:match("^svc://(.*)$")
+		if svc then
+			return service_peer(svc, opts)
 		end
 		local p
 		p = peers.new(addr, function(a)
@@ -498,6 +506,25 @@ local function new(conf)
 		end)
 		p.inst = inst
 		return p
+	end
+
+	service_peer = function(name, opts)
+		if name == "" or name:find("/", 1, true) then
+			error("cluster.peer: 'svc://" .. name .. "' needs a service name without '/'", 3)
+		end
+		if type(opts) ~= "table" or type(opts.registry) ~= "table" or type(opts.registry.watch) ~= "function" then
+			error("cluster.peer: svc:// needs {registry = <silly.net.cluster.discovery registry>}", 3)
+		end
+		if opts.key ~= nil and type(opts.key) ~= "function" then
+			error("cluster.peer: opts.key must be a function(cmd, obj), got " .. type(opts.key), 3)
+		end
+		local grace = opts.grace or timeout
+		if mtype(grace) ~= "integer" or grace < 0 then
+			error("cluster.peer: opts.grace must be a non-negative integer (ms), got " .. tostring(grace), 3)
+		end
+		local s = services.new(name, opts.registry, opts.key, grace, inst.peer, inst.close, inst.close)
+		s.inst = inst
+		return s
 	end
 
 	-- fd is an open link (not a listener) of this instance.
@@ -508,9 +535,18 @@ local function new(conf)
 
 	-- The fd behind fd_or_peer for fname, waiting up to ms for a peer's
 	-- link; fd, ms left, or nil and why.
-	local function link_of(fname, fd, ms)
+	local function link_of(fname, fd, ms, cmd, obj)
 		if mtype(fd) == "integer" then
 			return fd, ms
+		end
+		if services.is(fd) then
+			if fd.inst ~= inst then
+				error(fname .. ": the service handle belongs to another instance", 3)
+			end
+			fd, ms = services.choose(fd, ms, fname, cmd, obj)
+			if not fd then
+				return nil, ms
+			end
 		end
 		if not peers.is(fd) then
 			error(fname .. ": fd (integer) expected, got " .. type(fd), 3)
@@ -531,7 +567,7 @@ local function new(conf)
 			error("cluster.call: timeout must be a positive integer (ms), got " .. tostring(ms), 2)
 		end
 		local left
-		fd, left = link_of("cluster.call", fd, ms)
+		fd, left = link_of("cluster.call", fd, ms, cmd, obj)
 		if not fd then
 			return nil, left -- why there is no link
 		end
@@ -581,6 +617,12 @@ local function new(conf)
 	end
 
 	function inst.send(fd, cmd, obj)
+		if services.is(fd) and fd.inst == inst then
+			fd = services.current(fd, cmd, obj)
+			if not fd then
+				return nil, "closed"
+			end
+		end
 		if peers.is(fd) and fd.inst == inst then
 			fd = peers.current(fd, inst.close)
 			if not fd then
@@ -599,6 +641,10 @@ local function new(conf)
 	end
 
 	function inst.close(fd)
+		if services.is(fd) and fd.inst == inst then -- its members' links too
+			services.close(fd)
+			return true, "connected"
+		end
 		if peers.is(fd) and fd.inst == inst then -- stopped for good
 			local pfd = peers.close(fd)
 			if pfd then

@@ -28,6 +28,7 @@ function M.new(addr, connect)
 		waiters = {}, -- task -> timer id of its deadline
 		backoff = BACKOFF_MIN,
 		up_once = false,
+		down = false, -- its link dropped or its last connect failed
 		reconnects = 0,
 	}, mt)
 end
@@ -58,6 +59,7 @@ local function reconnect(p)
 			return fd -- closed meanwhile: the caller closes it
 		elseif fd then
 			p.fd = fd
+			p.down = false
 			p.backoff = BACKOFF_MIN
 			if p.up_once then
 				p.reconnects = p.reconnects + 1
@@ -67,6 +69,7 @@ local function reconnect(p)
 			wake_all(p, fd)
 		else
 			p.last_error = err
+			p.down = true
 			wake_all(p, {err})
 			local ms = jitter(p.backoff)
 			logger.warn("[cluster] peer", p.addr, "unreachable:", err, "- next try in", ms, "ms")
@@ -130,6 +133,7 @@ end
 -- Its link closed: reconnect, unless the peer was closed.
 function M.dropped(p, close_fd)
 	p.fd = nil
+	p.down = true
 	if not p.closed then
 		logger.warn("[cluster] peer", p.addr, "link lost, reconnecting")
 		start(p, close_fd)

@@ -1,0 +1,261 @@
+-- silly.net.cluster.service: what inst.peer("svc://name", {registry = reg})
+-- returns. It follows the service's members through the registry and holds
+-- one reconnecting peer (silly.net.cluster.peer) per member; a call goes to
+-- a member chosen round robin, or, when the handle has a `key` function,
+-- by consistent hashing of the call's key, so that one player's calls reach
+-- one member while it lives. Members whose link is down are passed over
+-- while another is up; a member that leaves is passed over at once and its
+-- link is closed after `grace` ms, time for the calls it still owes.
+local silly = require "silly"
+local time = require "silly.time"
+local peers = require "silly.net.cluster.peer"
+
+local byte, tostring, type = string.byte, tostring, type
+
+local M = {}
+
+local VNODES = 64 -- points per member on the hash ring
+
+local mt = {
+	__name = "cluster.service",
+	__tostring = function(s)
+		return "cluster.service(svc://" .. s.name .. ")"
+	end,
+}
+mt.__index = {}
+
+function M.is(v)
+	return getmetatable(v) == mt
+end
+
+-- 64-bit FNV-1a, then MurmurHash3's finalizer to spread similar keys.
+local function hash(s)
+	local h = 0xcbf29ce484222325
+	for i = 1, #s do
+		h = (h ~ byte(s, i)) * 0x100000001b3
+	end
+	h = (h ~ (h >> 33)) * 0xff51afd7ed558ccd
+	h = (h ~ (h >> 33)) * 0xc4ceb9fe1a85ec53
+	return h ~ (h >> 33)
+end
+M.hash = hash
+
+local function rebuild_ring(s)
+	local points = {}
+	for _, addr in ipairs(s.list) do
+		for i = 1, VNODES do
+			points[#points + 1] = {hash(addr .. "#" .. i), addr}
+		end
+	end
+	table.sort(points, function(a, b)
+		return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2])
+	end)
+	local ring_h, ring_a = {}, {}
+	for i, p in ipairs(points) do
+		ring_h[i], ring_a[i] = p[1], p[2]
+	end
+	s.ring_h, s.ring_a = ring_h, ring_a
+end
+
+local function set_list(s)
+	local list = {}
+	for addr in pairs(s.live) do
+		list[#list + 1] = addr
+	end
+	table.sort(list)
+	s.list = list
+	rebuild_ring(s)
+end
+
+local function wake_waiters(s, v)
+	local ws = s.waiters
+	s.waiters = {}
+	for co, timer in pairs(ws) do
+		time.cancel(timer)
+		silly._wake(co, v)
+	end
+end
+
+local function on_change(s, what, m)
+	local addr = m.addr
+	if what == "join" then
+		local h = s.handles[addr]
+		if not h then
+			h = s.make_peer(addr)
+			s.handles[addr] = h
+		end
+		local closing = s.closing[addr]
+		if closing then -- it came back within its grace
+			time.cancel(closing)
+			s.closing[addr] = nil
+		end
+		s.live[addr] = true
+		set_list(s)
+		peers.current(h, s.close_fd) -- connect now: the first call finds a link
+		wake_waiters(s, true)
+	elseif what == "leave" then
+		if not s.live[addr] then
+			return
+		end
+		s.live[addr] = nil
+		set_list(s)
+		s.closing[addr] = time.after(s.grace, function()
+			s.closing[addr] = nil
+			local h = s.handles[addr]
+			if h and not s.live[addr] then
+				s.handles[addr] = nil
+				s.close_peer(h)
+			end
+		end)
+	end
+end
+
+-- make_peer(addr) makes a member's peer handle, close_peer(h) ends one,
+-- close_fd(fd) closes a stray link (as peer.lua wants it).
+function M.new(name, reg, key, grace, make_peer, close_peer, close_fd)
+	local s = setmetatable({
+		name = name,
+		reg = reg,
+		key = key,
+		grace = grace,
+		make_peer = make_peer,
+		close_peer = close_peer,
+		close_fd = close_fd,
+		handles = {}, -- addr -> peer handle, members and those in their grace
+		live = {}, -- addr -> true for the members
+		list = {}, -- the members' addresses, sorted
+		rr = 0,
+		ring_h = {},
+		ring_a = {},
+		closing = {}, -- addr -> timer of a leaver's close
+		waiters = {}, -- task -> timer, calls waiting for a first member
+		closed = false,
+	}, mt)
+	s.unwatch = reg:watch(name, function(what, m)
+		if not s.closed then
+			on_change(s, what, m)
+		end
+	end)
+	return s
+end
+
+local function up(h)
+	return not h.down
+end
+
+-- The member for `key` (round robin when nil): a peer handle, or nil when
+-- the service has no member.
+local function pick(s, key)
+	local list = s.list
+	local n = #list
+	if n == 0 then
+		return nil
+	end
+	local handles = s.handles
+	if key == nil then
+		local rr = s.rr
+		for _ = 1, n do
+			rr = rr % n + 1
+			local h = handles[list[rr]]
+			if up(h) then
+				s.rr = rr
+				return h
+			end
+		end
+		s.rr = rr % n + 1
+		return handles[list[s.rr]]
+	end
+	local ring_h, ring_a = s.ring_h, s.ring_a
+	local points = #ring_h
+	local x = hash(tostring(key))
+	local lo, hi = 1, points + 1 -- the first point >= x, or wrap to 1
+	while lo < hi do
+		local mid = (lo + hi) // 2
+		if ring_h[mid] < x then
+			lo = mid + 1
+		else
+			hi = mid
+		end
+	end
+	local first = lo > points and 1 or lo
+	local i = first
+	repeat
+		local h = handles[ring_a[i]]
+		if up(h) then
+			return h
+		end
+		i = i % points + 1
+	until i == first
+	return handles[ring_a[first]]
+end
+
+-- The member a call of (cmd, obj) goes to, waiting up to ms for a first
+-- member: the peer handle and the ms left, or nil and why.
+function M.choose(s, ms, fname, cmd, obj)
+	if s.closed then
+		return nil, "closed"
+	end
+	local key
+	if s.key then
+		key = s.key(cmd, obj)
+	end
+	local h = pick(s, key)
+	if h then
+		return h, ms
+	end
+	local co = silly._checkblock(fname)
+	local t0 = time.monotonic()
+	s.waiters[co] = time.after(ms, function()
+		if s.waiters[co] then
+			s.waiters[co] = nil
+			silly._wake(co, false)
+		end
+	end)
+	if not silly._suspend(fname, "WAIT") or s.closed then
+		return nil, s.closed and "closed" or "no member of svc://" .. s.name
+	end
+	h = pick(s, key)
+	if not h then
+		return nil, "no member of svc://" .. s.name
+	end
+	local left = ms - (time.monotonic() - t0)
+	return h, left > 0 and left or 1
+end
+
+-- The member now, never waiting (for send).
+function M.current(s, cmd, obj)
+	if s.closed then
+		return nil
+	end
+	return pick(s, s.key and s.key(cmd, obj))
+end
+
+function M.close(s)
+	if s.closed then
+		return
+	end
+	s.closed = true
+	s.unwatch()
+	wake_waiters(s, false)
+	for addr, timer in pairs(s.closing) do
+		time.cancel(timer)
+		s.closing[addr] = nil
+	end
+	for addr, h in pairs(s.handles) do
+		s.handles[addr] = nil
+		s.close_peer(h)
+	end
+	s.live, s.list = {}, {}
+end
+
+-- Methods for scripts: svc:pick(key) is the member's peer handle for key
+-- (round robin without one), svc:members() their addresses.
+function mt.__index:pick(key)
+	return pick(self, key)
+end
+
+function mt.__index:members()
+	return table.move(self.list, 1, #self.list, 1, {})
+end
+
+return M
