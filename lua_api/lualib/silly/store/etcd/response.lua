@@ -116,10 +116,13 @@ local function step(r)
 	elseif state == "chunk_size" then
 		local e = find(buf, "\r\n", 1, true)
 		if not e then
-			if #buf > MAX_SIZE_LINE then
+			if #buf > MAX_SIZE_LINE + 1 then -- the line and a CR
 				return nil, "chunk size line over " .. MAX_SIZE_LINE .. " bytes"
 			end
 			return false
+		end
+		if e - 1 > MAX_SIZE_LINE then
+			return nil, "chunk size line over " .. MAX_SIZE_LINE .. " bytes"
 		end
 		local hex = match(sub(buf, 1, e - 1), "^(%x+)[ \t]*;?[^\r\n]*$")
 		if not hex or #hex > 13 then
@@ -142,10 +145,13 @@ local function step(r)
 	elseif state == "trailer" then
 		local e = find(buf, "\r\n", 1, true)
 		if not e then
-			if #buf > MAX_HEAD then
+			if #buf > MAX_HEAD + 1 then
 				return nil, "trailer over " .. MAX_HEAD .. " bytes"
 			end
 			return false
+		end
+		if e - 1 > MAX_HEAD then
+			return nil, "trailer over " .. MAX_HEAD .. " bytes"
 		end
 		r.buf = sub(buf, e + 2)
 		if e == 1 then
