@@ -2,6 +2,10 @@
 --   store:  keeps each player's total score
 --   battle: plays a match, then asks the store to save the result
 -- silly node.lua --role=store|battle --port=N [--store=ip:port]
+-- silly node.lua --role=store|battle --etcd=ip:port
+--   With --etcd the node listens on any free port, registers itself as a
+--   member of the service named by its role, and finds the store through
+--   svc://store: no address is configured (discovery_demo.lua).
 local silly = require "silly"
 local time = require "silly.time"
 local env = require "silly.env"
@@ -13,6 +17,7 @@ local role = env.get("role")
 local totals = {}
 local store_fd
 local node
+local registry -- with --etcd
 
 node = cluster.new {
 	marshal = codec.marshal,
@@ -24,7 +29,12 @@ node = cluster.new {
 		local name = codec.name_of(cmd)
 		if name == "shutdown" then
 			logger.info(role, "shutting down")
-			time.after(50, function() silly.exit(0) end)
+			time.after(50, function()
+				if registry then
+					registry:close() -- leaves the service at once
+				end
+				silly.exit(0)
+			end)
 			return {}
 		elseif name == "save" then
 			totals[body.player] = (totals[body.player] or 0) + body.score
@@ -42,6 +52,21 @@ node = cluster.new {
 		logger.info(role, "link", fd, "closed, errno", errno)
 	end,
 }
+
+local etcd_endpoint = env.get("etcd")
+if etcd_endpoint then
+	local tcp = require "silly.net.tcp"
+	local etcd = require "silly.store.etcd"
+	local discovery = require "silly.net.cluster.discovery"
+	local addr = tcp.sockname(assert(node.listen("127.0.0.1:0")))
+	registry = discovery.new {etcd = etcd.new {endpoints = {etcd_endpoint}}, ttl = 3}
+	registry:register(role, addr, {pid = silly.pid})
+	logger.info(role, "listening on", addr, "and registered as a member of", role)
+	if role == "battle" then
+		store_fd = node.peer("svc://store", {registry = registry})
+	end
+	return
+end
 
 assert(node.listen("127.0.0.1:" .. env.get("port")))
 logger.info(role, "listening on port", env.get("port"))

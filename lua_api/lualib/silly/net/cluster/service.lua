@@ -14,7 +14,7 @@ local byte, tostring, type = string.byte, tostring, type
 
 local M = {}
 
-local VNODES = 64 -- points per member on the hash ring
+local VNODES = 100 -- points per member on the hash ring
 
 local mt = {
 	__name = "cluster.service",
@@ -249,9 +249,14 @@ function M.close(s)
 end
 
 -- Methods for scripts: svc:pick(key) is the member's peer handle for key
--- (round robin without one), svc:members() their addresses.
+-- (round robin without one), svc:member(addr) the handle of the member at
+-- addr, svc:members() their addresses.
 function mt.__index:pick(key)
 	return pick(self, key)
+end
+
+function mt.__index:member(addr)
+	return self.live[addr] and self.handles[addr] or nil
 end
 
 function mt.__index:members()
