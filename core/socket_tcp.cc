@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "core/socket_internal.h"
 #include "silly/core/log.h"
@@ -96,6 +97,21 @@ int SocketManager::set_keepalive(SocketId id, int idle_s) {
   return 0;
 }
 
+namespace {
+
+// A connect to a port of this host's ephemeral range where nothing listens
+// can be given that very port as its source and "succeed" connected to
+// itself (TCP simultaneous open). A peer that reconnects to a dead node on
+// loopback meets it; it is a refusal.
+bool connected_to_itself(int fd, const struct sockaddr_storage &peer, socklen_t plen) {
+  struct sockaddr_storage self;
+  socklen_t slen = sizeof(self);
+  if (getsockname(fd, reinterpret_cast<struct sockaddr *>(&self), &slen) != 0) return false;
+  return slen == plen && std::memcmp(&self, &peer, plen) == 0;
+}
+
+}  // namespace
+
 void SocketManager::finish_connect(Socket *s) {
   int err = 0;
   socklen_t len = sizeof(err);
@@ -105,7 +121,11 @@ void SocketManager::finish_connect(Socket *s) {
     // a connect: only a socket that has a peer is connected.
     struct sockaddr_storage peer;
     socklen_t plen = sizeof(peer);
-    if (getpeername(s->fd, reinterpret_cast<struct sockaddr *>(&peer), &plen) != 0 && errno == ENOTCONN) return;
+    if (getpeername(s->fd, reinterpret_cast<struct sockaddr *>(&peer), &plen) != 0) {
+      if (errno == ENOTCONN) return;
+    } else if (connected_to_itself(s->fd, peer, plen)) {
+      err = ECONNREFUSED;
+    }
   }
   SocketId id = s->id;
   SocketOwner *owner = s->owner;

@@ -190,6 +190,21 @@ TEST_F(SocketTest, ConnectRefusedIsReported) {
   EXPECT_EQ(sockets_.state(cid), kErrUnknownSocket);
 }
 
+// Bound to the very address it connects to, a socket meets itself (TCP
+// simultaneous open), as a reconnect to a dead node's ephemeral port can:
+// nothing listens there, so it is reported as refused.
+TEST_F(SocketTest, ConnectToItselfIsRefused) {
+  SockAddr addr = loopback(free_port());
+  SocketId cid = sockets_.connect(addr, &addr, 1000, &rec_);
+  if (cid < 0) {
+    EXPECT_EQ(cid, -ECONNREFUSED);
+    return;
+  }
+  ASSERT_TRUE(spin([&] { return rec_.connected.count(cid) != 0; }, 30000));
+  EXPECT_EQ(rec_.connected[cid], -ECONNREFUSED);
+  EXPECT_EQ(sockets_.state(cid), kErrUnknownSocket);
+}
+
 TEST_F(SocketTest, ConnectTimesOutWhenTheBacklogIsFull) {
   // A listener that never accepts, with the smallest backlog: once its
   // queue is full the kernel drops further SYNs and connects hang.

@@ -1,6 +1,7 @@
--- A real etcd server (Debian's etcd-server) for tests: one member on two
--- free loopback ports, its data in the test's temporary directory. It is
--- killed with the test's helpers; stop and start keep its data.
+-- A real etcd server (Debian's etcd-server) for tests, on free loopback
+-- ports, its data in the test's temporary directory: E.new() is one
+-- member, E.cluster(n) the members of one n-member cluster. Each is killed
+-- with the test's helpers; stop and start keep its data.
 local time = require "silly.time"
 local etcd = require "silly.store.etcd"
 local T = require "testaux"
@@ -18,44 +19,117 @@ local function exists(path)
 	return f ~= nil
 end
 
-function E.new(name)
+local function members(n, name)
 	if not exists(BIN) then
 		T.fail("etcd-server is not installed (scripts/install-deps.sh installs it)")
 	end
-	name = name or "etcd"
 	local base = os.getenv("TEST_TMPDIR") or "/tmp"
-	local dir = string.format("%s/%s-%d-%d", base, name, os.time(), math.random(1, 1 << 30))
-	assert(os.execute("mkdir -p " .. dir))
-	local client, peer = T.port(), T.port()
-	local self = setmetatable({dir = dir, endpoint = "127.0.0.1:" .. client, peer_port = peer, pid = nil}, E)
-	self:start()
-	return self
+	local dir = string.format("%s/%s-%d-%d", base, name or "etcd", os.time(), math.random(1, 1 << 30))
+	local list, initial = {}, {}
+	for i = 1, n do
+		local m = setmetatable({
+			name = "n" .. i,
+			dir = dir .. "/n" .. i,
+			endpoint = "127.0.0.1:" .. T.port(),
+			peer_url = "http://127.0.0.1:" .. T.port(),
+		}, E)
+		assert(os.execute("mkdir -p " .. m.dir))
+		list[i] = m
+		initial[i] = m.name .. "=" .. m.peer_url
+	end
+	for _, m in ipairs(list) do
+		m.initial = table.concat(initial, ",")
+	end
+	return list
 end
 
--- Starts the server (again, with its data) and waits until it answers.
-function E:start()
-	local peer_url = "http://127.0.0.1:" .. self.peer_port
+local function launch(m)
 	local cmd = string.format(
-		"%s --name n1 --data-dir %s/data --listen-client-urls http://%s --advertise-client-urls http://%s " ..
-		"--listen-peer-urls %s --initial-advertise-peer-urls %s --initial-cluster n1=%s " ..
-		"--logger zap --log-outputs stderr --log-level warn >>%s/etcd.log 2>&1 & echo $!",
-		BIN, self.dir, self.endpoint, self.endpoint, peer_url, peer_url, peer_url, self.dir)
+		"%s --name %s --data-dir %s/data --listen-client-urls http://%s --advertise-client-urls http://%s " ..
+		"--listen-peer-urls %s --initial-advertise-peer-urls %s --initial-cluster %s " ..
+		"--initial-cluster-token silly-test --logger zap --log-outputs stderr --log-level warn " ..
+		">>%s/etcd.log 2>&1 & echo $!",
+		BIN, m.name, m.dir, m.endpoint, m.endpoint, m.peer_url, m.peer_url, m.initial, m.dir)
 	local p = io.popen(cmd)
-	self.pid = tonumber(p:read("l"))
+	m.pid = tonumber(p:read("l"))
 	p:close()
-	T.adopt(self.pid)
-	local cli = etcd.new {endpoints = {self.endpoint}, timeout = 1000}
-	for _ = 1, 600 do -- 60 s: it takes about one
+	T.adopt(m.pid)
+end
+
+local function alive(pid)
+	local f = io.open("/proc/" .. pid .. "/stat")
+	local stat = f and f:read("l")
+	if f then
+		f:close()
+	end
+	return stat ~= nil and not stat:match("^%d+ %b() Z")
+end
+
+local function log_tail(m)
+	local f = io.open(m.dir .. "/etcd.log")
+	local text = f and f:read("a") or ""
+	if f then
+		f:close()
+	end
+	return text:sub(-2000)
+end
+
+-- Waits until the member answers a read (which needs a quorum): true, or
+-- false when its process ended (a port taken meanwhile by another test).
+local function ready(m)
+	local cli = etcd.new {endpoints = {m.endpoint}, timeout = 1000}
+	for _ = 1, 1200 do -- 120 s: it takes about one
 		if cli:get("/") then
 			cli:close()
-			return
+			return true
+		end
+		if not alive(m.pid) then
+			return false
 		end
 		time.sleep(100)
 	end
-	T.fail("etcd did not start; its log: " .. self.dir .. "/etcd.log")
+	T.fail("etcd " .. m.name .. " did not answer within 120 s; its log ends:\n" .. log_tail(m))
 end
 
--- Kills the server (SIGKILL: etcd is built to survive it) and waits until
+-- Starts n members; when one of them could not start, all of them again on
+-- other ports (three tries).
+local function start_all(n, name)
+	for _ = 1, 3 do
+		local list = members(n, name)
+		for _, m in ipairs(list) do
+			launch(m)
+		end
+		local ok = true
+		for _, m in ipairs(list) do
+			ok = ok and ready(m)
+		end
+		if ok then
+			return list
+		end
+		for _, m in ipairs(list) do
+			T.kill(m.pid, "KILL")
+		end
+	end
+	T.fail("etcd did not start in three tries")
+end
+
+function E.new(name)
+	return start_all(1, name)[1]
+end
+
+function E.cluster(n, name)
+	return start_all(n, name)
+end
+
+-- Starts the member (again, with its data) and waits until it answers.
+function E:start()
+	launch(self)
+	if not ready(self) then
+		T.fail("etcd " .. self.name .. " did not start again; its log ends:\n" .. log_tail(self))
+	end
+end
+
+-- Kills the member (SIGKILL: etcd is built to survive it) and waits until
 -- it is gone.
 function E:stop()
 	T.kill(self.pid, "KILL")
