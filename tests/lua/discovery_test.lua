@@ -21,9 +21,12 @@ local function eventually(cond, what, limit_ms)
 	return time.monotonic() - t0
 end
 
+-- A node process; its port is below the ephemeral range, so that once it
+-- is killed no other test's listener on port 0 is given it while peers
+-- still try to reconnect there.
 local function node(server, service, ttl, prefix)
-	return T.start("helper_svc_node.lua", string.format("--etcd=%s --service=%s --ttl=%d --prefix=%s",
-		server.endpoint, service, ttl, prefix or "/silly/"))
+	return T.start("helper_svc_node.lua", string.format("--etcd=%s --service=%s --ttl=%d --prefix=%s --port=%d",
+		server.endpoint, service, ttl, prefix or "/silly/", T.port()))
 end
 
 local function argument_checks(cli, reg)
