@@ -37,6 +37,8 @@ function M.is(v)
 	return getmetatable(v) == mt
 end
 
+-- Wakes every task in holder.waiters (task -> timer of its deadline) with
+-- v; a service handle's waiters too.
 local function wake_all(p, v)
 	local ws = p.waiters
 	p.waiters = {}
@@ -45,6 +47,8 @@ local function wake_all(p, v)
 		silly._wake(co, v)
 	end
 end
+
+M.wake_all = wake_all
 
 -- ±20 %, so that many nodes that lost one peer do not all call at once.
 local function jitter(ms)

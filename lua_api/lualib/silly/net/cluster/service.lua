@@ -67,15 +67,6 @@ local function set_list(s)
 	rebuild_ring(s)
 end
 
-local function wake_waiters(s, v)
-	local ws = s.waiters
-	s.waiters = {}
-	for co, timer in pairs(ws) do
-		time.cancel(timer)
-		silly._wake(co, v)
-	end
-end
-
 local function on_change(s, what, m)
 	local addr = m.addr
 	if what == "join" then
@@ -92,7 +83,7 @@ local function on_change(s, what, m)
 		s.live[addr] = true
 		set_list(s)
 		peers.current(h, s.close_fd) -- connect now: the first call finds a link
-		wake_waiters(s, true)
+		peers.wake_all(s, true)
 	elseif what == "leave" then
 		if not s.live[addr] then
 			return
@@ -236,7 +227,7 @@ function M.close(s)
 	end
 	s.closed = true
 	s.unwatch()
-	wake_waiters(s, false)
+	peers.wake_all(s, false)
 	for addr, timer in pairs(s.closing) do
 		time.cancel(timer)
 		s.closing[addr] = nil
