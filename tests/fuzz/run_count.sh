@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-10000000}
-targets=(auth_fuzzer frame_fuzzer link_extension_fuzzer zproto_schema_fuzzer zproto_decode_fuzzer msgpack_decode_fuzzer protobuf_decode_fuzzer)
+targets=(auth_fuzzer frame_fuzzer link_extension_fuzzer zproto_schema_fuzzer zproto_decode_fuzzer msgpack_decode_fuzzer protobuf_decode_fuzzer etcd_response_fuzzer)
 mkdir -p build/fuzz
 bazel build --config=fuzz $(printf "//tests/fuzz:%s " "${targets[@]}") >/dev/null 2>&1 || exit 1
 bin=$(bazel info --config=fuzz bazel-bin 2>/dev/null)/tests/fuzz
