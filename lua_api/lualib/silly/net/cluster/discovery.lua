@@ -157,8 +157,14 @@ end
 -- can be reached, until deregister or close.
 function registry:register(service, addr, meta)
 	check_service("discovery.register", service)
-	if type(addr) ~= "string" or addr == "" then
-		error("discovery.register: addr must be a non-empty string, got " .. tostring(addr), 2)
+	if type(addr) ~= "string" or not addr:match(":%w+$") then
+		error("discovery.register: addr must be 'host:port', got " .. tostring(addr), 2)
+	end
+	-- What other nodes will connect to: a wildcard names no machine.
+	local host = addr:match("^%[(.*)%]:%w+$") or addr:match("^(.*):%w+$")
+	if host == "" or host == "0.0.0.0" or host == "::" then
+		error("discovery.register: addr '" .. addr .. "' names no machine; register the address other " ..
+			"nodes reach this one on", 2)
 	end
 	if self.closed then
 		error("discovery.register: the registry is closed", 2)
