@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -215,6 +216,17 @@ int l_memused(lua_State *L) {
   return 1;
 }
 
+// Gives the pages that freed memory left back to the system now (after a
+// wave of closed connections) rather than at the decay's pace.
+int l_purge(lua_State *) {
+#ifndef SILLY_NO_JEMALLOC
+  char name[64];
+  std::snprintf(name, sizeof(name), "arena.%u.purge", static_cast<unsigned>(MALLCTL_ARENAS_ALL));
+  mallctl(name, nullptr, nullptr, nullptr, 0);
+#endif
+  return 0;
+}
+
 int l_loglevel(lua_State *L) {
   const std::string &lv = LuaHost::from(L)->options().loglevel;
   lua_pushlstring(L, lv.data(), lv.size());
@@ -245,6 +257,7 @@ int open_silly_core(lua_State *L) {
       {"watchsignal", l_watchsignal},
       {"argv", l_argv},
       {"memused", l_memused},
+      {"purge", l_purge},
       {"onpost", l_onpost},
       {"reply", l_reply},
       {"loglevel", l_loglevel},

@@ -23,6 +23,7 @@ M.pid = c.pid
 M.version = c.version
 M.gitsha1 = ""
 
+-- Not constant: after a wave of closed sockets they are rebuilt smaller.
 local task_status = setmetatable({}, {__mode = "k"})
 local task_trace = setmetatable({}, {__mode = "k"})
 local task_pool = {}
@@ -32,8 +33,10 @@ local pool_size = 0
 local POOL_MAX = 256
 local runq_co, runq_val = {}, {}
 local runq_head, runq_tail = 1, 0
+local runq_shrink = false
 local exiting = false
 local hook_create, hook_term
+local error_hooks = {} -- fn(co) for each task that ends with an error
 
 local function log_error(...)
 	logc.write(3, 0, ...)
@@ -111,7 +114,18 @@ local function resume(co, ...)
 			hook_term(co)
 		end
 		logc.writeat(3, trace, site_of(co), "[silly] task error:", traceback(co, tostring(err)))
+		for i = 1, #error_hooks do
+			error_hooks[i](co)
+		end
 	end
+end
+
+-- Internal: fn(co) runs after a task ended with an error (logged by then),
+-- so that a module releases what the task owned (silly.net.tcp closes a
+-- connection whose handler raised). Cheaper than a protected call in each
+-- such task: a pcall frame costs a blocked coroutine stack slots.
+function M._on_task_error(fn)
+	error_hooks[#error_hooks + 1] = fn
 end
 
 local function enqueue(co, v)
@@ -130,6 +144,10 @@ local function drain()
 		resume(co, v)
 	end
 	runq_head, runq_tail = 1, 0
+	if runq_shrink then -- the queue's arrays kept the size of a wave
+		runq_shrink = false
+		runq_co, runq_val = {}, {}
+	end
 end
 
 local function dispatch(f, a, b, d, e)
@@ -211,10 +229,45 @@ end
 -- since the last look, so that what the closed connections left is freed
 -- even when nothing else allocates.
 local sockets_seen = 0
+local wave_hooks = {}
+local POOL_AFTER_WAVE = 32
+
+-- Internal: fn() runs after a wave of closed sockets, before the full
+-- collection: a module rebuilds its tables keyed by socket (a Lua table
+-- keeps the size of its peak until it is filled again).
+function M._on_wave(fn)
+	wave_hooks[#wave_hooks + 1] = fn
+end
+
+-- A copy of t without the empty slots of its peak.
+function M._compact(t)
+	local n = {}
+	for k, v in pairs(t) do
+		n[k] = v
+	end
+	return setmetatable(n, getmetatable(t))
+end
+
+local function after_wave()
+	for i = 1, #wave_hooks do
+		wave_hooks[i]()
+	end
+	task_status = M._compact(task_status)
+	task_trace = M._compact(task_trace)
+	while pool_size > POOL_AFTER_WAVE do -- the wave's coroutines
+		task_pool[pool_size] = nil
+		pool_size = pool_size - 1
+	end
+	task_pool = M._compact(task_pool)
+	runq_shrink = true
+	collectgarbage("collect")
+	c.purge() -- hand the freed pages back now, not at the allocator's decay
+end
+
 local function gc_tick()
 	local n = require "silly.net.c".count()
 	if sockets_seen - n >= 1000 and n <= sockets_seen * 3 // 4 then
-		collectgarbage("collect")
+		after_wave()
 	else
 		collectgarbage("step")
 	end

@@ -129,6 +129,30 @@ T.run(function()
 	T.eq(lid2, nil, "port in use")
 	T.eq(lerr, "Address already in use")
 
+	-- A handler that raises: its error is logged and its connection (and
+	-- only its) closed; the listener serves the next one.
+	local _, raddr = listen_any(function(c)
+		local line = tcp.readline(c)
+		if line == "boom\n" then
+			error("handler raised")
+		end
+		tcp.write(c, "ok " .. line)
+	end)
+	local victim = T.ok(tcp.connect(raddr))
+	local other = T.ok(tcp.connect(raddr))
+	tcp.write(victim, "boom\n")
+	local gone, gerr = tcp.read(victim, 1)
+	T.eq(gone, nil, "the raising handler's connection is closed")
+	T.eq(gerr, "end of file")
+	tcp.write(other, "fine\n")
+	T.eq(tcp.readline(other), "ok fine\n", "another connection of the listener is untouched")
+	local again = T.ok(tcp.connect(raddr))
+	tcp.write(again, "next\n")
+	T.eq(tcp.readline(again), "ok next\n", "the listener serves on")
+	tcp.close(victim)
+	tcp.close(other)
+	tcp.close(again)
+
 	-- IPv6 loopback.
 	local v6 = tcp.listen("[::1]:0", function(c)
 		tcp.write(c, "six\n")

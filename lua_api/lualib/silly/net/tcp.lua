@@ -18,8 +18,9 @@ local error = error
 
 local M = {}
 
--- id -> {listener = handler} for a listener; {reader = task|nil,
--- eof = err string|nil, waiter = task connecting} for a stream.
+-- id -> {listener = handler} for a listener; {[1] = the task serving an
+-- accepted stream, reader = task|nil, eof = err string|nil, waiter = task
+-- connecting} for a stream. Rebuilt after a wave of closed sockets.
 local socks = {}
 
 local EV_ACCEPT, EV_CONNECT, EV_DATA, EV_CLOSE = nc.EV_ACCEPT, nc.EV_CONNECT, nc.EV_DATA, nc.EV_CLOSE
@@ -32,19 +33,30 @@ local function wake_reader(s)
 	end
 end
 
--- A connection's task: the listener's handler, with its errors logged.
--- (No closure per connection: an idle link should cost little.)
-local function with_traceback(e)
-	return debug.traceback("error: " .. tostring(e), 2)
+-- A connection's task runs the listener's handler as it is: no closure
+-- and no protected call per connection (a pcall frame would make every
+-- blocked task's stack larger). When a handler raises, the scheduler logs
+-- the error and the hook below closes the connections that task served.
+local function serve(fn, id, peer)
+	local s = socks[id]
+	if s then
+		s[1] = silly.running()
+	end
+	return fn(id, peer)
 end
 
-local function serve(fn, id, peer)
-	local ok, err = xpcall(fn, with_traceback, id, peer)
-	if not ok then
-		logger.error("[tcp] handler error:", err)
-		M.close(id)
+silly._on_task_error(function(co)
+	for id, s in pairs(socks) do
+		if s[1] == co then
+			logger.error("[tcp] closing", id, "after its handler's error")
+			M.close(id)
+		end
 	end
-end
+end)
+
+silly._on_wave(function()
+	socks = silly._compact(socks)
+end)
 
 nc.onevent(nc.STREAM, function(ev, id, a, b)
 	local s = socks[id]
