@@ -31,7 +31,11 @@ void SocketManager::do_read(SocketId id, bool until_end) {
     int cnt;
     // A filtered stream always reads into the scratch: what it read is
     // ciphertext, which the filter turns into the ring's plaintext.
-    bool scratch = s->in.capacity() == 0 || s->tls;
+    // So does a socket whose ring has less than a chunk free: reading
+    // straight into it would first grow it by a chunk (16 KiB for a few
+    // bytes), which thousands of sockets holding a message each at once
+    // (a burst of connects) turn into a hundred megabytes.
+    bool scratch = s->tls || s->in.capacity() - s->in.size() < kReadChunk;
     if (scratch) {
       // A socket with nothing buffered reads into the loop-wide buffer and
       // keeps only what arrived (Redis's shared query buffer): an idle

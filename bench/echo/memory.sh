@@ -1,31 +1,42 @@
 #!/usr/bin/env bash
-# Memory per idle connection of the echo server (bench/echo/echo_server.lua,
-# one task per connection blocked in tcp.read): server RSS at start, with
-# N idle links, and 15 s after they all closed; for each N given.
-# Usage: [ORIG=DIR] bench/echo/memory.sh [N...]   (default: 8000 16000)
-#   ORIG: a build of the original framework, measured the same way.
+# Memory per idle connection: server RSS at start, with N idle links, and
+# 15 s after they all closed; for each N given.
+#   KIND=tcp (default): the echo server (bench/echo/echo_server.lua, one task
+#     per connection blocked in tcp.read), links that echoed once
+#   KIND=cluster: a cluster node (bench/cluster/server.lua), links that
+#     carried one call each (bench/cluster/idle_client.lua)
+# Usage: [ORIG=DIR] [BASE=SILLY] [KIND=tcp|cluster] bench/echo/memory.sh [N...]
+#   (default: 8000 16000). ORIG: a build of the original framework; BASE:
+#   another silly binary (an earlier commit's); both measured the same way.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . bench/ports.sh
 ulimit -n 20000
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(8000 16000)
-bazel build //:silly >/dev/null 2>&1
+bazel build -c opt //:silly >/dev/null 2>&1
 silly=bazel-bin/silly
 tmp=$(mktemp -d)
 trap '[ "$BASHPID" = "$$" ] && rm -rf "$tmp"' EXIT
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
+kind=${KIND:-tcp}
+case "$kind" in
+  tcp) server=bench/echo/echo_server.lua client=bench/echo/idle_client.lua ;;
+  cluster) server=bench/cluster/server.lua client=bench/cluster/idle_client.lua ;;
+  *) echo "KIND must be tcp or cluster" >&2; exit 2 ;;
+esac
+
 measure() { # measure SERVER_BIN NAME N
   local bin=$1 name=$2 n=$3 port spid cpid start idle after
   port=$(bench_port)
-  "$bin" bench/echo/echo_server.lua --port=$port >/dev/null 2>&1 &
+  "$bin" "$server" --port=$port >/dev/null 2>&1 &
   spid=$!
   wait_port $port
   sleep 0.5
   start=$(rss_kb $spid)
   rm -f "$tmp/release"
-  "$silly" bench/echo/idle_client.lua --port=$port --conns="$n" --release="$tmp/release" >"$tmp/client.out" 2>&1 &
+  "$silly" "$client" --port=$port --conns="$n" --release="$tmp/release" >"$tmp/client.out" 2>&1 &
   cpid=$!
   until grep -q '^ready' "$tmp/client.out"; do sleep 0.2; done
   sleep 3 # the links are idle now; a collector tick or two has run
@@ -41,8 +52,9 @@ measure() { # measure SERVER_BIN NAME N
     "$after" "$(awk -v a="$start" -v b="$after" 'BEGIN { print 100 * b / a }')" "$(head -1 "$tmp/client.out")"
 }
 
-echo "echo server memory per idle link"
+echo "$kind server memory per idle link"
 for n in "${sizes[@]}"; do
   measure "$silly" silly "$n"
+  [ -n "${BASE:-}" ] && measure "$BASE" silly-base "$n"
   [ -n "${ORIG:-}" ] && measure "$ORIG/silly" original "$n"
 done

@@ -16,14 +16,14 @@ port=$(bench_port)
 "$bare" server $port &
 spid=$!
 wait_port $port
-bare_rate=$("$bare" client $port "$conns" "$secs")
+bare_rate=$("$bare" client $port "$conns" "$secs" 2>/dev/null)
 kill $spid; wait $spid 2>/dev/null || true
 
 port=$(bench_port)
 "$silly" bench/echo/echo_server.lua --port=$port &
 spid=$!
 wait_port $port
-silly_rate=$("$silly" bench/echo/echo_client.lua --port=$port --conns="$conns" --seconds="$secs")
+silly_rate=$("$silly" bench/echo/echo_client.lua --port=$port --conns="$conns" --seconds="$secs" | cut -d" " -f1)
 kill $spid; wait $spid 2>/dev/null || true
 
 ratio=$(awk -v a="$silly_rate" -v b="$bare_rate" 'BEGIN { printf "%.2f", a / b }')

@@ -21,7 +21,7 @@ run() { # run NAME SERVER-COMMAND...
   wait_port $port
   local t0 rate t1
   t0=$(cpu_ticks $pid)
-  rate=$("$bare" client $port 100 "$secs")
+  rate=$("$bare" client $port 100 "$secs" 2>/dev/null)
   t1=$(cpu_ticks $pid)
   kill $pid
   wait $pid 2>/dev/null || true

@@ -108,6 +108,35 @@ TEST_F(SocketTest, EchoesALargePayloadIntact) {
   EXPECT_EQ(sockets_.send_queue_size(cid), 0u);
 }
 
+// An owner that leaves what arrived in the ring (a reader not yet there):
+// a second small message must not grow the ring by a whole read chunk.
+class Holder : public SocketOwner {
+ public:
+  void on_accept(SocketId, SocketId conn, const std::string &) override { accepted = conn; }
+  void on_data(SocketId, RingBuffer &in) override {
+    sizes.push_back(in.size());
+    capacities.push_back(in.capacity());
+  }
+  void on_close(SocketId, int) override {}
+  SocketId accepted = 0;
+  std::vector<size_t> sizes, capacities;
+};
+
+TEST_F(SocketTest, UnreadBytesKeepASmallRing) {
+  Holder holder;
+  SockAddr addr = loopback(free_port());
+  SocketId lid = sockets_.listen(addr, 16, &holder);
+  ASSERT_GT(lid, 0);
+  SocketId cid = sockets_.connect(addr, nullptr, 1000, &rec_);
+  ASSERT_TRUE(spin([&] { return rec_.connected.count(cid) != 0 && holder.accepted != 0; }));
+  ASSERT_EQ(sockets_.send(cid, "0123456789abcdef", 16), 0);
+  ASSERT_TRUE(spin([&] { return holder.sizes.size() == 1; }));
+  ASSERT_EQ(sockets_.send(cid, "0123456789abcdef", 16), 0);
+  ASSERT_TRUE(spin([&] { return holder.sizes.size() == 2; }));
+  EXPECT_EQ(holder.sizes[1], 32u);
+  EXPECT_LE(holder.capacities[1], 64u) << "the ring grew for reading, not for its data";
+}
+
 TEST_F(SocketTest, SmallWritesInOneTurnLeaveInOneSystemCall) {
   SockAddr addr = loopback(free_port());
   ASSERT_GT(sockets_.listen(addr, 16, &rec_), 0);

@@ -4,8 +4,13 @@ local nc = require "silly.net.c"
 
 local M = {}
 
--- id -> {queue of {data, addr}, reader task}
+-- id -> {q = queue of {data, addr} (made when a datagram waits), reader
+-- = task}. Rebuilt after a wave of closed sockets.
 local socks = {}
+
+silly._on_wave(function()
+	socks = silly._compact(socks)
+end)
 
 nc.onevent(nc.DGRAM, function(ev, id, data, addr)
 	local s = socks[id]
@@ -30,7 +35,12 @@ nc.onevent(nc.DGRAM, function(ev, id, data, addr)
 		s.reader = nil
 		silly._wake(co, item)
 	else
-		s.q[#s.q + 1] = item
+		local q = s.q
+		if not q then
+			q = {}
+			s.q = q
+		end
+		q[#q + 1] = item
 	end
 end)
 
@@ -38,7 +48,7 @@ local function track(id, err)
 	if not id then
 		return nil, err
 	end
-	socks[id] = {q = {}}
+	socks[id] = {}
 	return id
 end
 
@@ -64,7 +74,11 @@ function M.recvfrom(fd)
 	if not s then
 		return nil, "socket closed"
 	end
-	local item = table.remove(s.q, 1)
+	local q = s.q
+	local item = q and table.remove(q, 1)
+	if q and #q == 0 then
+		s.q = nil -- an idle socket keeps no queue
+	end
 	if not item then
 		if s.reader then
 			error("udp.recvfrom: another task is already reading this socket", 2)
