@@ -18,6 +18,9 @@ enum SocketState { kOpen, kPeerClosed, kBroken, kClosing };
 // Bytes one socket may read in one turn before others get theirs.
 constexpr size_t kReadQuantum = 1u << 20;
 constexpr size_t kReadChunk = 16u << 10;
+// A ring with at least this much room is read into directly; one with less
+// (or none) is read through the loop's buffer and grows only by what came.
+constexpr size_t kDirectReadMin = 4u << 10;
 // Empty rings up to this size wait in a pool for the next socket that
 // needs one; larger ones are freed. An idle socket holds no ring at all.
 constexpr size_t kPooledRingMax = 64u << 10;

@@ -31,11 +31,13 @@ void SocketManager::do_read(SocketId id, bool until_end) {
     int cnt;
     // A filtered stream always reads into the scratch: what it read is
     // ciphertext, which the filter turns into the ring's plaintext.
-    // So does a socket whose ring has less than a chunk free: reading
-    // straight into it would first grow it by a chunk (16 KiB for a few
-    // bytes), which thousands of sockets holding a message each at once
-    // (a burst of connects) turn into a hundred megabytes.
-    bool scratch = s->tls || s->in.capacity() - s->in.size() < kReadChunk;
+    // So does a socket whose ring has little room left: reading straight
+    // into it would first grow it by a whole chunk (16 KiB for a few bytes),
+    // which thousands of sockets holding a message each at once (a burst of
+    // connects) turn into a hundred megabytes. A ring with room is read
+    // into directly, no further than its room: it never grows to be read into.
+    size_t ring_free = s->in.capacity() - s->in.size();
+    bool scratch = s->tls || ring_free < kDirectReadMin;
     if (scratch) {
       // A socket with nothing buffered reads into the loop-wide buffer and
       // keeps only what arrived (Redis's shared query buffer): an idle
@@ -43,7 +45,7 @@ void SocketManager::do_read(SocketId id, bool until_end) {
       iov[0] = {read_buffer_.get(), kReadChunk};
       cnt = 1;
     } else {
-      cnt = s->in.writable_spans(kReadChunk, iov);
+      cnt = s->in.writable_spans(ring_free < kReadChunk ? ring_free : kReadChunk, iov);
     }
     if (iov[0].iov_len >= room) {
       iov[0].iov_len = room;
