@@ -15,6 +15,22 @@ local M = {}
 
 local socks = {} -- id -> {h = handler table, waiter = task connecting}
 
+-- Connects under way: each holds its module's record table across its
+-- suspension, so no such table is rebuilt meanwhile.
+local connecting = 0
+
+-- Internal: whether a module may rebuild a record table it passes to
+-- _connect (after a wave of closed sockets).
+function M._quiet()
+	return connecting == 0
+end
+
+silly._on_wave(function() -- rebuilt at its new size after a wave of closes
+	if connecting == 0 then
+		socks = silly._compact(socks)
+	end
+end)
+
 local EV_ACCEPT, EV_CONNECT, EV_DATA, EV_CLOSE = nc.EV_ACCEPT, nc.EV_CONNECT, nc.EV_DATA, nc.EV_CLOSE
 
 nc.onevent(nc.RAW, function(ev, id, a, b)
@@ -67,7 +83,9 @@ function M._connect(fname, records, rec, start, describe)
 	end
 	rec.waiter = co
 	records[id] = rec
+	connecting = connecting + 1
 	local status = silly._suspend(fname, "WAIT")
+	connecting = connecting - 1
 	if status ~= 0 then
 		records[id] = nil
 		return nil, (describe or strerror)(status)

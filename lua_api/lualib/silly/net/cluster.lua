@@ -39,6 +39,14 @@ local M = {}
 -- holds its instance, so an instance with open sockets is never collected.
 local links = {}
 local waiting = {} -- session -> task
+
+-- Rebuilt at their new size after a wave of closed sockets.
+silly._on_wave(function()
+	if net._quiet() then
+		links = silly._compact(links)
+	end
+	waiting = silly._compact(waiting)
+end)
 local instances = 0 -- made so far: an unnamed instance's metrics label
 -- cmd number -> the name this process's calls used for it. A response is
 -- marshalled with the name when there is one, so that a marshal written

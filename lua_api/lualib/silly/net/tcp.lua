@@ -55,7 +55,9 @@ silly._on_task_error(function(co)
 end)
 
 silly._on_wave(function()
-	socks = silly._compact(socks)
+	if net._quiet() then
+		socks = silly._compact(socks)
+	end
 end)
 
 nc.onevent(nc.STREAM, function(ev, id, a, b)
