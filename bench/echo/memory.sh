@@ -4,7 +4,7 @@
 #   KIND=tcp (default): the echo server (bench/echo/echo_server.lua, one task
 #     per connection blocked in tcp.read), links that echoed once
 #   KIND=cluster: a cluster node (bench/cluster/server.lua), links that
-#     carried one call each (bench/cluster/idle_client.lua)
+#     carried one call each (bench/echo/idle_client.lua --kind=cluster)
 # Usage: [ORIG=DIR] [BASE=SILLY] [KIND=tcp|cluster] bench/echo/memory.sh [N...]
 #   (default: 8000 16000). ORIG: a build of the original framework; BASE:
 #   another silly binary (an earlier commit's); both measured the same way.
@@ -22,8 +22,8 @@ rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
 kind=${KIND:-tcp}
 case "$kind" in
-  tcp) server=bench/echo/echo_server.lua client=bench/echo/idle_client.lua ;;
-  cluster) server=bench/cluster/server.lua client=bench/cluster/idle_client.lua ;;
+  tcp) server=bench/echo/echo_server.lua ;;
+  cluster) server=bench/cluster/server.lua ;;
   *) echo "KIND must be tcp or cluster" >&2; exit 2 ;;
 esac
 
@@ -36,7 +36,7 @@ measure() { # measure SERVER_BIN NAME N
   sleep 0.5
   start=$(rss_kb $spid)
   rm -f "$tmp/release"
-  "$silly" "$client" --port=$port --conns="$n" --release="$tmp/release" >"$tmp/client.out" 2>&1 &
+  "$silly" bench/echo/idle_client.lua --kind="$kind" --port=$port --conns="$n" --release="$tmp/release" >"$tmp/client.out" 2>&1 &
   cpid=$!
   until grep -q '^ready' "$tmp/client.out"; do sleep 0.2; done
   sleep 3 # the links are idle now; a collector tick or two has run

@@ -2,8 +2,8 @@
 # Echo throughput and latency against the number of busy connections: for
 # each N, the echo server (bench/echo/echo_server.lua) on silly and, with
 # ORIG set, on the original framework, driven by the same C++ epoll client
-# (bench/echo/bare_echo.cc, one 16-byte message in flight per connection,
-# fast enough that the server is what is measured); msgs/s, p50 and p99 of
+# (bench/echo/bare_echo.cc, one 16-byte message in flight per connection);
+# msgs/s, p50 and p99 of
 # one round trip (after all links are connected and a second of warm-up),
 # and the server's RSS while every link is busy. The server runs on core
 # 0, the client on core 1.

@@ -1,8 +1,7 @@
 -- silly.store.etcd.gateway: HTTP/1.1 exchanges with etcd's JSON gateway
 -- over silly.net.tcp. One request at a time per connection; a connection
 -- whose response was read to its end goes back to a small idle pool of its
--- endpoint. Every wait has a deadline: a timer closes the socket, which
--- ends the read it interrupts.
+-- endpoint. Every wait has a deadline.
 local tcp = require "silly.net.tcp"
 local net = require "silly.net"
 local time = require "silly.time"
@@ -69,22 +68,6 @@ function M.close_idle(pool)
 	end
 end
 
--- Arms a deadline on fd: returns a function that disarms it and tells
--- whether it had fired.
-local function deadline(fd, ms)
-	local fired = false
-	local timer = time.after(ms, function()
-		fired = true
-		tcp.close(fd)
-	end)
-	return function()
-		if not fired then
-			time.cancel(timer)
-		end
-		return fired
-	end
-end
-
 -- Feeds what arrives on fd to the reader r until `until_fn(r)` holds or the
 -- stream ends; true, or nil and why.
 local function pump(fd, r, until_fn)
@@ -113,6 +96,26 @@ local function has_head(r)
 	return r.status ~= nil
 end
 
+-- Sends the request and reads into r until until_fn(r) holds, all within
+-- ms (a timer closes the socket at the deadline, ending the read it
+-- interrupts); true, or nil and why.
+local function send_and_read(fd, r, host, path, body, ms, until_fn)
+	local fired = false
+	local timer = time.after(ms, function()
+		fired = true
+		tcp.close(fd)
+	end)
+	local ok, err = tcp.write(fd, request_text(host, path, body))
+	if ok then
+		ok, err = pump(fd, r, until_fn)
+	end
+	if fired then
+		return nil, "timeout after " .. ms .. " ms"
+	end
+	time.cancel(timer)
+	return ok, err
+end
+
 -- One request on fd, its whole body read within ms (at most `max` bytes).
 -- status, body, reusable; or nil, why, and whether the server may not have
 -- seen the request (a stale pooled connection).
@@ -126,16 +129,9 @@ function M.exchange(fd, host, path, body, ms, max)
 		parts[#parts + 1] = piece
 		return true
 	end)
-	local disarm = deadline(fd, ms)
-	local ok, err = tcp.write(fd, request_text(host, path, body))
-	if ok then
-		ok, err = pump(fd, r, is_done)
-	end
-	if disarm() then
-		return nil, "timeout after " .. ms .. " ms", false
-	end
+	local ok, err = send_and_read(fd, r, host, path, body, ms, is_done)
 	if not ok then
-		return nil, err, r.state == "head" and r.buf == ""
+		return nil, err, r.state == "head" and r.buf == "" and not err:find("^timeout")
 	end
 	local reusable = r:done() and r:extra() == "" and (r.headers.connection or ""):lower() ~= "close"
 	return r.status, concat(parts), reusable
@@ -147,14 +143,7 @@ end
 -- Returns status, a function that runs the rest of the stream; or nil, why.
 function M.stream(fd, host, path, body, ms, on_body)
 	local r = response.new(on_body)
-	local disarm = deadline(fd, ms)
-	local ok, err = tcp.write(fd, request_text(host, path, body))
-	if ok then
-		ok, err = pump(fd, r, has_head)
-	end
-	if disarm() then
-		return nil, "timeout after " .. ms .. " ms"
-	end
+	local ok, err = send_and_read(fd, r, host, path, body, ms, has_head)
 	if not ok then
 		return nil, err
 	end
