@@ -170,7 +170,10 @@ local function peer_checks(server, cli)
 	T.eq(keyed:pick("player1").addr, home.player1, "pick names the member a key goes to")
 
 	-- Kill player1's member: its players move, the others stay, and no call
-	-- fails but one that raced the kill.
+	-- fails but those that reached the member as it died: they fail at once
+	-- with "closed", never by a timeout. (While a killed process exits, the
+	-- kernel may still complete a reconnect to its listener, then reset it:
+	-- that can cost a call or two more than the one racing the kill.)
 	local victim
 	for _, n in ipairs(nodes) do
 		if n.addr == home.player1 then
@@ -183,10 +186,12 @@ local function peer_checks(server, cli)
 	for _ = 1, 3 do
 		for p = 1, 30 do
 			local player = "player" .. p
+			local t0 = time.monotonic()
 			local r, err = inst.call(keyed, 1, player)
 			if not r then
 				failed = failed + 1
 				T.eq(err, "closed", "a call that raced the kill")
+				T.le(time.monotonic() - t0, 1000, "a call to the dying member fails at once (timeout 2000 ms)")
 			elseif home[player] == victim.addr then
 				T.ok(owner(r) ~= victim.addr, "moved away from the dead member")
 				moved[player] = moved[player] or owner(r)
@@ -196,7 +201,7 @@ local function peer_checks(server, cli)
 			end
 		end
 	end
-	T.le(failed, 1, "calls lost to the kill")
+	T.le(failed, 3, "calls lost to the kill")
 	for _ = 1, 20 do
 		T.ok(owner(T.ok(inst.call(rr, 1, "x"))) ~= victim.addr, "round robin passes over the dead member")
 	end
