@@ -63,6 +63,13 @@ void EventLoop::remove_fd(int fd) {
   fds_[static_cast<size_t>(fd)] = FdEntry{};
 }
 
+void EventLoop::trim() {
+  size_t n = fds_.size();
+  while (n > 0 && fds_[n - 1].handler == nullptr) n--;
+  fds_.resize(n);
+  fds_.shrink_to_fit();
+}
+
 TimerId EventLoop::add_timer(int64_t delay_ms, TimerOwner *owner, uint64_t arg) {
   if (delay_ms < 0) delay_ms = 0;
   return timers_.add(monotonic_us() + delay_ms * 1000, owner, arg);

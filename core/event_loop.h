@@ -58,6 +58,10 @@ class EventLoop : private FdHandler {
   // is dropped, so the handler may free `data` right after remove_fd.
   int add_fd(int fd, FdHandler *handler, void *data);
   void remove_fd(int fd);
+  // Gives back the descriptor table's room above the highest registered
+  // descriptor (after a wave of closed connections).
+  void trim();
+  size_t fd_slots() const { return fds_.size(); }
 
   // Calls owner->on_timer(id, arg) after delay_ms.
   TimerId add_timer(int64_t delay_ms, TimerOwner *owner, uint64_t arg);

@@ -105,6 +105,13 @@ SocketId SocketManager::track(int fd, int kind, SocketOwner *owner) {
   return id;
 }
 
+void SocketManager::trim() {
+  sockets_.rehash(0);  // as few buckets as the sockets alive need
+  dirty_.shrink_to_fit();
+  reread_.shrink_to_fit();
+  loop_.trim();
+}
+
 void SocketManager::lend_ring(RingBuffer &ring) {
   if (ring.capacity() != 0 || spare_rings_.empty()) return;
   ring = std::move(spare_rings_.back());

@@ -157,6 +157,9 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   RingBuffer *input(SocketId id);
   size_t send_queue_size(SocketId id) const;
   size_t count() const { return sockets_.size(); }
+  // Gives back the room the socket table, the work lists and the loop's
+  // descriptor table kept from their peak (after a wave of closes).
+  void trim();
   // Why the latest kErrTls happened; read it in the on_connect or on_close
   // that reported the code.
   const std::string &last_failure() const { return last_failure_; }

@@ -336,6 +336,11 @@ int l_count(lua_State *L) {
   return 1;
 }
 
+int l_trim(lua_State *L) {
+  sockets(L).trim();
+  return 0;
+}
+
 int l_sockname(lua_State *L) {
   std::string a = sockets(L).local_address(check_id(L, 1));
   if (a.empty()) return 0;
@@ -390,7 +395,8 @@ int open_silly_net(lua_State *L) {
       {"readline", l_readline},   {"readall", l_readall},       {"recvsize", l_recvsize},
       {"sendsize", l_sendsize},   {"limit", l_limit},           {"resume", l_resume},
       {"sendlimit", l_sendlimit}, {"isalive", l_isalive},       {"count", l_count},
-      {"strerror", l_strerror},   {"sockname", l_sockname},     {nullptr, nullptr},
+      {"trim", l_trim},           {"strerror", l_strerror},     {"sockname", l_sockname},
+      {nullptr, nullptr},
   };
   luaL_newlib(L, fns);
   const struct {

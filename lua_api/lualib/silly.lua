@@ -261,6 +261,7 @@ local function after_wave()
 	task_pool = M._compact(task_pool)
 	runq_shrink = true
 	collectgarbage("collect")
+	require "silly.net.c".trim() -- the C++ tables' room, too
 	c.purge() -- hand the freed pages back now, not at the allocator's decay
 end
 

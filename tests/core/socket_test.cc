@@ -137,6 +137,29 @@ TEST_F(SocketTest, UnreadBytesKeepASmallRing) {
   EXPECT_LE(holder.capacities[1], 64u) << "the ring grew for reading, not for its data";
 }
 
+// After a wave of closed sockets, trim() gives back the descriptor table's
+// room above the sockets still open, and everything works on.
+TEST_F(SocketTest, TrimGivesBackTheRoomOfClosedSockets) {
+  SockAddr addr = loopback(free_port());
+  SocketId lid = sockets_.listen(addr, 512, &rec_);
+  ASSERT_GT(lid, 0);
+  std::vector<SocketId> ids;
+  for (int i = 0; i < 300; i++) ids.push_back(sockets_.connect(addr, nullptr, 1000, &rec_));
+  ASSERT_TRUE(spin([&] { return rec_.accepted.size() == ids.size(); }, 30000));
+  size_t peak = loop_.fd_slots();
+  EXPECT_GE(peak, 600u);
+  for (SocketId id : ids) sockets_.close(id);
+  for (SocketId id : rec_.accepted) sockets_.close(id);
+  ASSERT_TRUE(spin([&] { return sockets_.count() == 1; }, 30000));
+  sockets_.trim();
+  EXPECT_LT(loop_.fd_slots(), 64u) << "the listener and the loop's own descriptors are all that is left";
+  rec_.echo = true;
+  SocketId cid = sockets_.connect(addr, nullptr, 1000, &rec_);
+  ASSERT_TRUE(spin([&] { return rec_.connected.count(cid) != 0 && rec_.accepted.size() == ids.size() + 1; }));
+  ASSERT_EQ(sockets_.send(cid, "after trim", 10), 0);
+  ASSERT_TRUE(spin([&] { return rec_.received[cid] == "after trim"; }));
+}
+
 TEST_F(SocketTest, SmallWritesInOneTurnLeaveInOneSystemCall) {
   SockAddr addr = loopback(free_port());
   ASSERT_GT(sockets_.listen(addr, 16, &rec_), 0);
