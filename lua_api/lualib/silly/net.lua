@@ -15,21 +15,13 @@ local M = {}
 
 local socks = {} -- id -> {h = handler table, waiter = task connecting}
 
--- Connects under way: each holds its module's record table across its
--- suspension, so no such table is rebuilt meanwhile.
-local connecting = 0
-
--- Internal: whether a module may rebuild a record table it passes to
--- _connect (after a wave of closed sockets).
-function M._quiet()
-	return connecting == 0
-end
-
 silly._on_wave(function() -- rebuilt at its new size after a wave of closes
-	if connecting == 0 then
-		socks = silly._compact(socks)
-	end
+	socks = silly._compact(socks)
 end)
+
+local function records()
+	return socks
+end
 
 local EV_ACCEPT, EV_CONNECT, EV_DATA, EV_CLOSE = nc.EV_ACCEPT, nc.EV_CONNECT, nc.EV_DATA, nc.EV_CLOSE
 
@@ -71,9 +63,11 @@ function M._listener(records, id, lid)
 end
 
 -- Internal, for the modules that connect: starts a connect whose record
--- `rec` goes into `records` under the new id, and suspends until it is
--- done. `start(rec)` makes the socket and returns its id or nil, err;
--- _connected(rec, status) is what the module calls on its connect event.
+-- `rec` goes into the table `records()` returns under the new id, and
+-- suspends until it is done (the module may rebuild that table meanwhile,
+-- after a wave of closed sockets). `start(rec)` makes the socket and
+-- returns its id or nil, err; _connected(rec, status) is what the module
+-- calls on its connect event.
 -- `describe(status)`, if given, words a failure instead of strerror.
 function M._connect(fname, records, rec, start, describe)
 	local co = silly._checkblock(fname)
@@ -82,12 +76,10 @@ function M._connect(fname, records, rec, start, describe)
 		return nil, err
 	end
 	rec.waiter = co
-	records[id] = rec
-	connecting = connecting + 1
+	records()[id] = rec
 	local status = silly._suspend(fname, "WAIT")
-	connecting = connecting - 1
 	if status ~= 0 then
-		records[id] = nil
+		records()[id] = nil
 		return nil, (describe or strerror)(status)
 	end
 	return id
@@ -144,7 +136,7 @@ end
 
 function M.tcpconnect(addr, handlers, bind, timeout)
 	check_handlers("net.tcpconnect", handlers)
-	return M._connect("net.tcpconnect", socks, {h = handlers}, function()
+	return M._connect("net.tcpconnect", records, {h = handlers}, function()
 		return nc.tcpconnect(addr, bind, timeout or 0, nc.RAW)
 	end)
 end

@@ -42,11 +42,13 @@ local waiting = {} -- session -> task
 
 -- Rebuilt at their new size after a wave of closed sockets.
 silly._on_wave(function()
-	if net._quiet() then
-		links = silly._compact(links)
-	end
+	links = silly._compact(links)
 	waiting = silly._compact(waiting)
 end)
+
+local function link_records()
+	return links
+end
 local instances = 0 -- made so far: an unnamed instance's metrics label
 -- cmd number -> the name this process's calls used for it. A response is
 -- marshalled with the name when there is one, so that a marshal written
@@ -464,7 +466,7 @@ local function new(conf)
 			return nil, rerr
 		end
 		local rec = {inst = inst, addr = addr, peer = peer}
-		local fd, err = net._connect(fname, links, rec, function()
+		local fd, err = net._connect(fname, link_records, rec, function()
 			return cc.connect(target, timeout, heartbeat, keepalive, maxpayload, secret, handshake, tls_client)
 		end, describe_failure)
 		if not fd then

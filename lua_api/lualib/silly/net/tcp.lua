@@ -55,10 +55,12 @@ silly._on_task_error(function(co)
 end)
 
 silly._on_wave(function()
-	if net._quiet() then
-		socks = silly._compact(socks)
-	end
+	socks = silly._compact(socks)
 end)
+
+local function records()
+	return socks
+end
 
 nc.onevent(nc.STREAM, function(ev, id, a, b)
 	local s = socks[id]
@@ -111,7 +113,7 @@ end
 
 function M._connect(fname, addr, bind, timeout, ctx)
 	check_addr(fname, addr)
-	return net._connect(fname, socks, {}, function()
+	return net._connect(fname, records, {}, function()
 		return nc.tcpconnect(addr, bind, timeout or 0, nc.STREAM, ctx)
 	end)
 end
