@@ -18,6 +18,7 @@ local silly = require "silly"
 local time = require "silly.time"
 local tcp = require "silly.net.tcp"
 local logger = require "silly.logger"
+local backoff = require "silly.backoff"
 local base64 = require "silly.encoding.base64"
 local gateway = require "silly.store.etcd.gateway"
 
@@ -35,7 +36,6 @@ local M = {}
 
 local DEFAULT_TIMEOUT = 3000
 local DEFAULT_MAX_RESPONSE = 64 * 1024 * 1024
-local BACKOFF_MIN, BACKOFF_MAX = 100, 5000
 
 local client = {}
 client.__index = client
@@ -501,13 +501,9 @@ local function watch_once(w, ep)
 	return why
 end
 
-local function jitter(ms)
-	return ms * (80 + math.random(0, 40)) // 100
-end
-
 local function run_watch(w)
 	local cli = w.cli
-	local backoff = BACKOFF_MIN
+	local wait = backoff.MIN
 	while not w.canceled do
 		local ep = cli.endpoints[cli.current]
 		w.created = false
@@ -516,7 +512,7 @@ local function run_watch(w)
 			break
 		end
 		if w.created then
-			backoff = BACKOFF_MIN -- it had worked: try again at once
+			wait = backoff.MIN -- it had worked: try again at once
 		end
 		if not w.failing then
 			w.failing = true
@@ -525,8 +521,8 @@ local function run_watch(w)
 		end
 		w.last_error = ep .. ": " .. tostring(why)
 		rotate(cli)
-		time.sleep(jitter(backoff))
-		backoff = math.min(backoff * 2, BACKOFF_MAX)
+		time.sleep(backoff.jitter(wait))
+		wait = backoff.next(wait)
 	end
 end
 

@@ -5,10 +5,10 @@
 local silly = require "silly"
 local time = require "silly.time"
 local logger = require "silly.logger"
+local backoff = require "silly.backoff"
 
 local M = {}
 
-local BACKOFF_MIN, BACKOFF_MAX = 100, 5000
 
 local mt = {
 	__name = "cluster.peer",
@@ -26,7 +26,7 @@ function M.new(addr, connect)
 		closed = false,
 		running = false,
 		waiters = {}, -- task -> timer id of its deadline
-		backoff = BACKOFF_MIN,
+		backoff = backoff.MIN,
 		up_once = false,
 		down = false, -- its link dropped or its last connect failed
 		reconnects = 0,
@@ -50,11 +50,6 @@ end
 
 M.wake_all = wake_all
 
--- ±20 %, so that many nodes that lost one peer do not all call at once.
-local function jitter(ms)
-	return ms * (80 + math.random(0, 40)) // 100
-end
-
 -- One task per peer while it is down: connect until up or closed.
 local function reconnect(p)
 	while not p.closed and not p.fd do
@@ -64,7 +59,7 @@ local function reconnect(p)
 		elseif fd then
 			p.fd = fd
 			p.down = false
-			p.backoff = BACKOFF_MIN
+			p.backoff = backoff.MIN
 			if p.up_once then
 				p.reconnects = p.reconnects + 1
 				logger.info("[cluster] peer", p.addr, "reconnected")
@@ -75,9 +70,9 @@ local function reconnect(p)
 			p.last_error = err
 			p.down = true
 			wake_all(p, {err})
-			local ms = jitter(p.backoff)
+			local ms = backoff.jitter(p.backoff)
 			logger.warn("[cluster] peer", p.addr, "unreachable:", err, "- next try in", ms, "ms")
-			p.backoff = math.min(p.backoff * 2, BACKOFF_MAX)
+			p.backoff = backoff.next(p.backoff)
 			time.sleep(ms)
 		end
 	end
