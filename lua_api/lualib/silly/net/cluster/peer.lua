@@ -93,6 +93,23 @@ local function start(p, close_fd)
 	end)
 end
 
+-- Suspends the calling task (checked by the caller) in holder.waiters
+-- until wake_all(holder, v) or ms pass (v is then `on_timeout`); returns v
+-- and the ms left, at least 1. A service handle's calls wait here too.
+function M.await(holder, ms, fname, on_timeout)
+	local co = silly.running()
+	local t0 = time.monotonic()
+	holder.waiters[co] = time.after(ms, function()
+		if holder.waiters[co] then
+			holder.waiters[co] = nil
+			silly._wake(co, on_timeout)
+		end
+	end)
+	local v = silly._suspend(fname, "WAIT")
+	local left = ms - (time.monotonic() - t0)
+	return v, left > 0 and left or 1
+end
+
 -- The peer's fd, waiting up to `ms` for its link; returns fd, ms left, or
 -- nil and "timeout", "closed" or the connect error.
 function M.wait(p, ms, fname, close_fd)
@@ -102,23 +119,15 @@ function M.wait(p, ms, fname, close_fd)
 	if p.fd then
 		return p.fd, ms
 	end
-	local co = silly._checkblock(fname)
+	silly._checkblock(fname)
 	start(p, close_fd)
-	local t0 = time.monotonic()
-	p.waiters[co] = time.after(ms, function()
-		if p.waiters[co] then
-			p.waiters[co] = nil
-			silly._wake(co, "timeout")
-		end
-	end)
-	local v = silly._suspend(fname, "WAIT")
+	local v, left = M.await(p, ms, fname, "timeout")
 	if type(v) == "table" then
 		return nil, v[1]
 	elseif type(v) ~= "number" then
 		return nil, v
 	end
-	local left = ms - (time.monotonic() - t0)
-	return v, left > 0 and left or 1
+	return v, left
 end
 
 -- The fd now, or nil (and a reconnect starts) while the peer is down.

@@ -194,23 +194,16 @@ function M.choose(s, ms, fname, cmd, obj)
 	if h then
 		return h, ms
 	end
-	local co = silly._checkblock(fname)
-	local t0 = time.monotonic()
-	s.waiters[co] = time.after(ms, function()
-		if s.waiters[co] then
-			s.waiters[co] = nil
-			silly._wake(co, false)
-		end
-	end)
-	if not silly._suspend(fname, "WAIT") or s.closed then
+	silly._checkblock(fname)
+	local found, left = peers.await(s, ms, fname, false)
+	if not found or s.closed then
 		return nil, s.closed and "closed" or "no member of svc://" .. s.name
 	end
 	h = pick(s, key)
 	if not h then
 		return nil, "no member of svc://" .. s.name
 	end
-	local left = ms - (time.monotonic() - t0)
-	return h, left > 0 and left or 1
+	return h, left
 end
 
 -- The member now, never waiting (for send).
