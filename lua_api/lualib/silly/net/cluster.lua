@@ -497,11 +497,31 @@ local function new(conf)
 		return true
 	end
 
+	-- inst.peer("svc://name", opts): a handle on the members of a service
+	-- (silly.net.cluster.service); inst.peer is looked up when it is called.
+	local function service_peer(name, opts)
+		if name == "" or name:find("/", 1, true) then
+			error("cluster.peer: 'svc://" .. name .. "' needs a service name without '/'", 3)
+		end
+		if type(opts) ~= "table" or type(opts.registry) ~= "table" or type(opts.registry.watch) ~= "function" then
+			error("cluster.peer: svc:// needs {registry = <silly.net.cluster.discovery registry>}", 3)
+		end
+		if opts.key ~= nil and type(opts.key) ~= "function" then
+			error("cluster.peer: opts.key must be a function(cmd, obj), got " .. type(opts.key), 3)
+		end
+		local grace = opts.grace or timeout
+		if mtype(grace) ~= "integer" or grace < 0 then
+			error("cluster.peer: opts.grace must be a non-negative integer (ms), got " .. tostring(grace), 3)
+		end
+		local s = services.new(name, opts.registry, opts.key, grace, inst.peer, inst.close)
+		s.inst = inst
+		return s
+	end
+
 	-- A handle that call, send and close take in place of an fd: it
 	-- connects on first use and reconnects after its link drops.
 	-- "svc://name" with {registry = reg [, key = fn(cmd, obj)] [, grace = ms]}
 	-- is a handle on the members of a service (silly.net.cluster.service).
-	local service_peer
 	function inst.peer(addr, opts)
 		if type(addr) ~= "string" then
 			error("cluster.peer: address string expected, got " .. type(addr), 2)
@@ -516,25 +536,6 @@ local function new(conf)
 		end)
 		p.inst = inst
 		return p
-	end
-
-	service_peer = function(name, opts)
-		if name == "" or name:find("/", 1, true) then
-			error("cluster.peer: 'svc://" .. name .. "' needs a service name without '/'", 3)
-		end
-		if type(opts) ~= "table" or type(opts.registry) ~= "table" or type(opts.registry.watch) ~= "function" then
-			error("cluster.peer: svc:// needs {registry = <silly.net.cluster.discovery registry>}", 3)
-		end
-		if opts.key ~= nil and type(opts.key) ~= "function" then
-			error("cluster.peer: opts.key must be a function(cmd, obj), got " .. type(opts.key), 3)
-		end
-		local grace = opts.grace or timeout
-		if mtype(grace) ~= "integer" or grace < 0 then
-			error("cluster.peer: opts.grace must be a non-negative integer (ms), got " .. tostring(grace), 3)
-		end
-		local s = services.new(name, opts.registry, opts.key, grace, inst.peer, inst.close, inst.close)
-		s.inst = inst
-		return s
 	end
 
 	-- fd is an open link (not a listener) of this instance.

@@ -40,21 +40,46 @@ local function hash(s)
 end
 M.hash = hash
 
-local function rebuild_ring(s)
-	local points = {}
-	for _, addr in ipairs(s.list) do
+-- A member's points on the ring, computed once while it is known.
+local function points_of(s, addr)
+	local pts = s.points[addr]
+	if not pts then
+		pts = {}
 		for i = 1, VNODES do
-			points[#points + 1] = {hash(addr .. "#" .. i), addr}
+			pts[i] = hash(addr .. "#" .. i)
+		end
+		s.points[addr] = pts
+	end
+	return pts
+end
+
+-- The ring: its points in order and the member of each; built on the
+-- first keyed pick after a change of membership (a round-robin handle
+-- never builds one). Two members on one point (a 64-bit collision): the
+-- smaller address keeps it.
+local function ring(s)
+	if s.ring_h then
+		return s.ring_h, s.ring_a
+	end
+	local ring_h, owner = {}, {}
+	for _, addr in ipairs(s.list) do
+		for _, h in ipairs(points_of(s, addr)) do
+			local o = owner[h]
+			if not o then
+				ring_h[#ring_h + 1] = h
+				owner[h] = addr
+			elseif addr < o then
+				owner[h] = addr
+			end
 		end
 	end
-	table.sort(points, function(a, b)
-		return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2])
-	end)
-	local ring_h, ring_a = {}, {}
-	for i, p in ipairs(points) do
-		ring_h[i], ring_a[i] = p[1], p[2]
+	table.sort(ring_h)
+	local ring_a = {}
+	for i, h in ipairs(ring_h) do
+		ring_a[i] = owner[h]
 	end
 	s.ring_h, s.ring_a = ring_h, ring_a
+	return ring_h, ring_a
 end
 
 local function set_list(s)
@@ -64,7 +89,7 @@ local function set_list(s)
 	end
 	table.sort(list)
 	s.list = list
-	rebuild_ring(s)
+	s.ring_h, s.ring_a = nil, nil -- built again when a key needs it
 end
 
 local function on_change(s, what, m)
@@ -82,7 +107,7 @@ local function on_change(s, what, m)
 		end
 		s.live[addr] = true
 		set_list(s)
-		peers.current(h, s.close_fd) -- connect now: the first call finds a link
+		peers.current(h, s.close) -- connect now: the first call finds a link
 		peers.wake_all(s, true)
 	elseif what == "leave" then
 		if not s.live[addr] then
@@ -95,29 +120,31 @@ local function on_change(s, what, m)
 			local h = s.handles[addr]
 			if h and not s.live[addr] then
 				s.handles[addr] = nil
-				s.close_peer(h)
+				s.points[addr] = nil
+				s.close(h)
 			end
 		end)
 	end
 end
 
--- make_peer(addr) makes a member's peer handle, close_peer(h) ends one,
--- close_fd(fd) closes a stray link (as peer.lua wants it).
-function M.new(name, reg, key, grace, make_peer, close_peer, close_fd)
+-- make_peer(addr) makes a member's peer handle; close(h) ends one, and
+-- close(fd) closes a stray link (as peer.lua wants it): the instance's
+-- close does both.
+function M.new(name, reg, key, grace, make_peer, close)
 	local s = setmetatable({
 		name = name,
 		reg = reg,
 		key = key,
 		grace = grace,
 		make_peer = make_peer,
-		close_peer = close_peer,
-		close_fd = close_fd,
+		close = close,
 		handles = {}, -- addr -> peer handle, members and those in their grace
 		live = {}, -- addr -> true for the members
 		list = {}, -- the members' addresses, sorted
 		rr = 0,
-		ring_h = {},
-		ring_a = {},
+		points = {}, -- addr -> its points on the ring (points_of)
+		ring_h = nil, -- the ring, once a key needed it (ring)
+		ring_a = nil,
 		closing = {}, -- addr -> timer of a leaver's close
 		waiters = {}, -- task -> timer, calls waiting for a first member
 		closed = false,
@@ -156,7 +183,7 @@ local function pick(s, key)
 		s.rr = rr % n + 1
 		return handles[list[s.rr]]
 	end
-	local ring_h, ring_a = s.ring_h, s.ring_a
+	local ring_h, ring_a = ring(s)
 	local points = #ring_h
 	local x = hash(tostring(key))
 	local lo, hi = 1, points + 1 -- the first point >= x, or wrap to 1
@@ -227,7 +254,7 @@ function M.close(s)
 	end
 	for addr, h in pairs(s.handles) do
 		s.handles[addr] = nil
-		s.close_peer(h)
+		s.close(h)
 	end
 	s.live, s.list = {}, {}
 end
