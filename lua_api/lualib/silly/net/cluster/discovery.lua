@@ -59,6 +59,11 @@ function M.new(conf)
 	}, registry)
 end
 
+-- A member's key: <prefix><service>/<addr>.
+local function key_of(reg, service, addr)
+	return reg.prefix .. service .. "/" .. addr
+end
+
 local function check_service(fname, service)
 	if type(service) ~= "string" or service == "" or service:find("/", 1, true) then
 		error(fname .. ": service must be a non-empty string without '/', got " .. tostring(service), 3)
@@ -112,6 +117,7 @@ end
 local function keep(reg)
 	local period = reg.ttl * 1000 // 3
 	while not reg.closed do
+		local wait = period
 		local ok, err = write_all(reg)
 		if ok then
 			local lease = reg.lease
@@ -121,9 +127,9 @@ local function keep(reg)
 			elseif kerr == "lease not found" and not reg.closed and reg.lease == lease then
 				logger.warn("[discovery] lease", format("%x", lease), "expired; registering again")
 				reg.lease = nil
-				ok = false
+				wait = 0 -- granted again at once
 			else
-				ok, err = false, kerr
+				err = kerr
 			end
 		end
 		if reg.closed then
@@ -131,11 +137,10 @@ local function keep(reg)
 		end
 		if err then
 			outage(reg, err)
+			wait = math.min(period, RETRY_MS)
 		end
-		if ok then
-			time.sleep(period)
-		elseif err then
-			time.sleep(math.min(period, RETRY_MS))
+		if wait > 0 then
+			time.sleep(wait)
 		end
 	end
 	reg.keeper = nil
@@ -171,7 +176,7 @@ function registry:register(service, addr, meta)
 	end
 	local value = encode_value("discovery.register", addr, meta)
 	silly._checkblock("discovery.register")
-	self.entries[self.prefix .. service .. "/" .. addr] = {value = value, written = false}
+	self.entries[key_of(self, service, addr)] = {value = value, written = false}
 	if not self.keeper then
 		self.keeper = true
 		silly.fork(function()
@@ -188,7 +193,7 @@ end
 
 function registry:deregister(service, addr)
 	check_service("discovery.deregister", service)
-	local key = self.prefix .. service .. "/" .. tostring(addr)
+	local key = key_of(self, service, tostring(addr))
 	if not self.entries[key] then
 		return nil, "not registered"
 	end
@@ -318,7 +323,7 @@ end
 local function track(reg, service)
 	local t = reg.tracked[service]
 	if not t then
-		t = {service = service, keyprefix = reg.prefix .. service .. "/", members = {}, fns = {}, loaded = false,
+		t = {service = service, keyprefix = key_of(reg, service, ""), members = {}, fns = {}, loaded = false,
 			loaders = {}}
 		reg.tracked[service] = t
 		silly.fork(function()
