@@ -37,6 +37,18 @@ Mailbox::~Mailbox() {
   if (wake_[1] != wake_[0]) ::close(wake_[1]);
 }
 
+bool Mailbox::claim_wakeup() {
+  bool first = !woken_;
+  woken_ = true;
+  return first;
+}
+
+void Mailbox::wake_loop() {
+  uint64_t one = 1;  // an eventfd takes 8 bytes; a pipe, any
+  ssize_t r = ::write(wake_[1], &one, sizeof(one));
+  (void)r;  // full (a pipe): a wake-up is pending anyway
+}
+
 uint64_t Mailbox::post(std::string text) {
   uint64_t id;
   bool wake;
@@ -44,14 +56,9 @@ uint64_t Mailbox::post(std::string text) {
     std::lock_guard<std::mutex> lock(mu_);
     id = next_id_++;
     inbox_.push_back({id, std::move(text)});
-    wake = !woken_;
-    woken_ = true;
+    wake = claim_wakeup();
   }
-  if (wake) {
-    uint64_t one = 1;  // an eventfd takes 8 bytes; a pipe, any
-    ssize_t r = ::write(wake_[1], &one, sizeof(one));
-    (void)r;  // full (a pipe): a wake-up is pending anyway
-  }
+  if (wake) wake_loop();
   return id;
 }
 
@@ -62,14 +69,9 @@ void Mailbox::redeliver(std::vector<Message> messages) {
     std::lock_guard<std::mutex> lock(mu_);
     messages.insert(messages.end(), std::make_move_iterator(inbox_.begin()), std::make_move_iterator(inbox_.end()));
     inbox_.swap(messages);
-    wake = !woken_;
-    woken_ = true;
+    wake = claim_wakeup();
   }
-  if (wake) {
-    uint64_t one = 1;
-    ssize_t r = ::write(wake_[1], &one, sizeof(one));
-    (void)r;
-  }
+  if (wake) wake_loop();
 }
 
 void Mailbox::on_ready(int, void *, const PollEvent &) {

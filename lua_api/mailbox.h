@@ -45,6 +45,10 @@ class Mailbox : private FdHandler {
 
  private:
   void on_ready(int fd, void *data, const PollEvent &ev) override;
+  // Under mu_: true for the one caller that must write the wake-up (later
+  // posts ride on it until the loop has read the inbox).
+  bool claim_wakeup();
+  void wake_loop();
 
   EventLoop &loop_;
   std::function<void(std::vector<Message> &)> deliver_;

@@ -123,13 +123,15 @@ void Runtime::stop(int exit_code) {
 }
 
 int Runtime::run_file(const std::string &path) {
-  if (start_file(path) != 0) return 1;
-  host_->loop().run();
-  return host_->exit_code();
+  return run_started(start_file(path));
 }
 
 int Runtime::run_string(const std::string &chunk, const std::string &chunk_name) {
-  if (start_string(chunk, chunk_name) != 0) return 1;
+  return run_started(start_string(chunk, chunk_name));
+}
+
+int Runtime::run_started(int start_status) {
+  if (start_status != 0) return 1;
   host_->loop().run();
   return host_->exit_code();
 }

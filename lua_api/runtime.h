@@ -85,6 +85,7 @@ class Runtime {
 
  private:
   int start_loaded(int load_status);
+  int run_started(int start_status);  // the loop, once start_* said 0
   bool started_ = false;
   std::unique_ptr<LuaHost> host_;
   std::string error_;
