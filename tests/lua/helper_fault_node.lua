@@ -1,7 +1,8 @@
 -- Helper process for the fault suite: a cluster node that
 --   cmd 1: echoes
 --   cmd 2: echoes after a random 0..4 ms
---   cmd 9: reports "sockets fds bytes" after a full garbage collection
+--   cmd 9: reports "sockets fds bytes" once what follows a wave of closes
+--          (a full garbage collection among it) has run
 -- Prints "ready <addr>" once listening on --port (0: any).
 local silly = require "silly"
 local time = require "silly.time"
@@ -28,8 +29,7 @@ local node = cluster.new {
 		if cmd == 2 then
 			time.sleep(math.random(0, 4))
 		elseif cmd == 9 then
-			collectgarbage()
-			collectgarbage()
+			silly._after_wave() -- a settled point, whenever the tick came
 			return string.format("%d %d %d", nc.count(), fd_count(), c.memused())
 		elseif cmd == 10 then -- what each descriptor is, for a failure report
 			local p = io.popen("ls -l /proc/" .. silly.pid .. "/fd")
