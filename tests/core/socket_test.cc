@@ -358,13 +358,17 @@ TEST_F(SocketTest, ErrorsAreNegativeCodesWithMessages) {
 // set_keepalive reaches the kernel: ss(8) shows the connection's keepalive
 // timer at seconds, not at the system default of two hours.
 TEST_F(SocketTest, KeepaliveReachesTheKernel) {
-  SockAddr addr = loopback(free_port());
+  int port = free_port();
+  SockAddr addr = loopback(port);
   ASSERT_GT(sockets_.listen(addr, 16, &rec_), 0);
   SocketId cid = sockets_.connect(addr, nullptr, 1000, &rec_);
   ASSERT_TRUE(spin([&] { return rec_.connected.count(cid) != 0; }));
   ASSERT_EQ(sockets_.set_keepalive(cid, 7), 0);
   std::string local = sockets_.local_address(cid);
-  std::string cmd = "ss -tnoH state established '( sport = :" + local.substr(local.rfind(':') + 1) + " )' 2>&1";
+  // Both ports: another process's connection elsewhere may share the
+  // source port (a source port is unique per destination only).
+  std::string cmd = "ss -tnoH state established '( sport = :" + local.substr(local.rfind(':') + 1) +
+                    " and dport = :" + std::to_string(port) + " )' 2>&1";
   std::string out;
   if (FILE *p = popen(cmd.c_str(), "r")) {
     char buf[512];
