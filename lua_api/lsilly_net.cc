@@ -207,8 +207,22 @@ int l_send(lua_State *L) {
       }
       return push_send_result(L, rc);
     }
-    default: return luaL_error(L, "send: string, table or lightuserdata expected, got %s", luaL_typename(L, 2));
+    default: {
+      const char *name = lua_tostring(L, lua_upvalueindex(1));  // sender(name)'s
+      return luaL_error(L, "%s: string, table or lightuserdata expected, got %s", name ? name : "send",
+                        luaL_typename(L, 2));
+    }
   }
+}
+
+// sender(name) -> send itself, raising errors under `name` ("tcp.write"):
+// a module hands it out as its write function, so that a task calling it
+// between two reads adds no Lua frame to its stack.
+int l_sender(lua_State *L) {
+  luaL_checkstring(L, 1);
+  lua_settop(L, 1);
+  lua_pushcclosure(L, l_send, 1);
+  return 1;
 }
 
 // sendto(id, data, addr|nil) -> true | false, err
@@ -307,10 +321,18 @@ int l_limit(lua_State *L) {
   return 1;
 }
 
-// resume(id [, want]): a reader waits for `want` bytes in the ring.
+// resume(id [, want]): a reader waits for `want` bytes in the ring; a
+// negative want: one byte more than the ring holds (a line reader whose
+// line is longer than the limit).
 int l_resume(lua_State *L) {
+  SocketId id = check_id(L, 1);
   lua_Integer want = luaL_optinteger(L, 2, 0);
-  sockets(L).resume_read(check_id(L, 1), want > 0 ? static_cast<size_t>(want) : 0);
+  size_t bytes = want > 0 ? static_cast<size_t>(want) : 0;
+  if (want < 0) {
+    RingBuffer *in = sockets(L).input(id);
+    bytes = (in == nullptr ? 0 : in->size()) + 1;
+  }
+  sockets(L).resume_read(id, bytes);
   return 0;
 }
 
@@ -389,13 +411,28 @@ int open_silly_net(lua_State *L) {
   LuaHost *host = LuaHost::from(L);
   if (host->part(kPartName) == nullptr) host->attach(kPartName, std::make_unique<ScriptOwners>(*host));
   const luaL_Reg fns[] = {
-      {"onevent", l_onevent},     {"tcplisten", l_tcplisten},   {"tcpconnect", l_tcpconnect},
-      {"udpbind", l_udpbind},     {"udpconnect", l_udpconnect}, {"send", l_send},
-      {"sendto", l_sendto},       {"close", l_close},           {"read", l_read},
-      {"readline", l_readline},   {"readall", l_readall},       {"recvsize", l_recvsize},
-      {"sendsize", l_sendsize},   {"limit", l_limit},           {"resume", l_resume},
-      {"sendlimit", l_sendlimit}, {"isalive", l_isalive},       {"count", l_count},
-      {"trim", l_trim},           {"strerror", l_strerror},     {"sockname", l_sockname},
+      {"onevent", l_onevent},
+      {"tcplisten", l_tcplisten},
+      {"tcpconnect", l_tcpconnect},
+      {"udpbind", l_udpbind},
+      {"udpconnect", l_udpconnect},
+      {"send", l_send},
+      {"sendto", l_sendto},
+      {"close", l_close},
+      {"read", l_read},
+      {"readline", l_readline},
+      {"readall", l_readall},
+      {"recvsize", l_recvsize},
+      {"sendsize", l_sendsize},
+      {"limit", l_limit},
+      {"resume", l_resume},
+      {"sender", l_sender},
+      {"sendlimit", l_sendlimit},
+      {"isalive", l_isalive},
+      {"count", l_count},
+      {"trim", l_trim},
+      {"strerror", l_strerror},
+      {"sockname", l_sockname},
       {nullptr, nullptr},
   };
   luaL_newlib(L, fns);

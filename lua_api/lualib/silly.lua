@@ -71,9 +71,13 @@ end
 -- coroutine's stack does not grow). f is not wrapped in a protected call:
 -- an error ends the coroutine, resume() logs it with the coroutine's own
 -- traceback, and only coroutines that finished cleanly are reused.
+-- At most three arguments, in fixed parameters: a vararg function keeps a
+-- copy of its frame under the arguments, and every slot below a task's
+-- blocked call counts against the 40 its stack starts with (see
+-- _suspending). _host_fork packs longer argument lists into a closure.
 local task_entry
-task_entry = function(f, ...)
-	f(...)
+task_entry = function(f, a, b, c)
+	f(a, b, c)
 	local co = co_running()
 	task_trace[co] = nil
 	if hook_term then
@@ -160,18 +164,18 @@ end
 --------------------------------------------------------------------------
 -- Internal API for the other silly modules.
 
--- Runs f(...) in a new task now.
-function M._spawn(f, ...)
+-- Runs f(a, b, c) in a new task now.
+function M._spawn(f, a, b, c)
 	local co = task_new()
-	resume(co, f, ...)
+	resume(co, f, a, b, c)
 	return co
 end
 
--- Runs f(...) in a new task now, under the trace id `trace`.
-function M._spawn_traced(trace, f, ...)
+-- Runs f(a, b, c) in a new task now, under the trace id `trace`.
+function M._spawn_traced(trace, f, a, b, c)
 	local co = task_new()
 	task_trace[co] = trace
-	resume(co, f, ...)
+	resume(co, f, a, b, c)
 	return co
 end
 
@@ -193,6 +197,20 @@ function M._suspend(fname, status)
 	end
 	task_status[co] = status
 	return co_yield(status)
+end
+
+-- Marks `co`, the running task (coroutine.running()), as suspended in
+-- `status` and returns it; the caller then calls coroutine.yield itself
+-- (what _wake passes comes back from that call). For the waits where idle
+-- connections sit: no frame of ours and no C call above the caller keeps a
+-- blocked stack within Lua's starting size (docs/architecture.md, "Memory
+-- per link").
+function M._suspending(co, fname, status)
+	if task_status[co] ~= "RUN" then
+		error(fname .. ": must be called inside a task (see silly.fork)", 3)
+	end
+	task_status[co] = status
+	return co
 end
 
 -- Resumes a suspended task now, passing it the arguments; for events
@@ -417,6 +435,13 @@ end
 -- For Runtime::fork: f(...) in a new task now, and whatever it wakes.
 function M._host_fork(f, ...)
 	local co = task_new()
+	if select("#", ...) > 3 then
+		local args = table.pack(...)
+		local fn = f
+		f = function()
+			return fn(table.unpack(args, 1, args.n))
+		end
+	end
 	resume(co, f, ...)
 	if runq_head <= runq_tail then
 		drain()

@@ -224,8 +224,16 @@ function M._collect()
 	end
 end
 
--- t0: when the request's batch arrived (µs), for the handler histogram.
-local function handle_request(inst, fd, session, cmd, ptr, size, t0)
+-- When the batch being dispatched arrived (µs), for the handler histogram.
+local batch_t0 = 0
+
+-- The task of one request: frame i of batch b from link fd. A task takes at
+-- most three arguments (see silly.lua's task_entry), so the request's
+-- fields are read from the batch here, before anything can yield: the task
+-- starts within on_batch, and the table is refilled for the next batch.
+local function handle_request(fd, b, i)
+	local session, cmd, ptr, size, t0 = b[i + 1], b[i + 2], b[i + 4], b[i + 5], batch_t0
+	local inst = links[fd].inst -- on_batch saw the link open just now
 	local ok, err = xpcall(serve, traceback, inst, fd, session, cmd, ptr, size)
 	if not ok then
 		-- Named by the handler's own line, not this one.
@@ -285,11 +293,11 @@ end
 
 -- Every frame of one read batch (see silly.cluster.c for the layout).
 local function on_batch(fd, n, b, t)
+	batch_t0 = t
 	for i = 1, n * 6, 6 do
 		if b[i] == 1 then -- request: session, cmd, traceid, ptr, size
-			local rec = links[fd]
-			if rec then -- a handler earlier in the batch may have closed it
-				spawn_traced(b[i + 3], handle_request, rec.inst, fd, b[i + 1], b[i + 2], b[i + 4], b[i + 5], t)
+			if links[fd] then -- a handler earlier in the batch may have closed it
+				spawn_traced(b[i + 3], handle_request, fd, b, i)
 			end
 		else -- response: session, remote error | false, 0, ptr, size
 			local session = b[i + 1]

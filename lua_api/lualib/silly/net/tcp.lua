@@ -10,7 +10,9 @@ local logger = require "silly.logger"
 local cread = nc.read
 local creadline = nc.readline
 local strerror = nc.strerror
-local suspend = silly._suspend
+local suspending = silly._suspending
+local co_yield = coroutine.yield
+local co_running = coroutine.running
 local wake = silly._wake
 local spawn = silly._spawn
 local type = type
@@ -127,50 +129,52 @@ function M.connect(addr, bind, timeout)
 	return M._connect("tcp.connect", addr, bind, timeout)
 end
 
--- Takes what `take(fd, arg)` finds buffered, waiting for more bytes until
--- it finds it or the stream ends. While it waits, reading goes on (past the
--- socket's limit() if need be) until the ring holds `want(fd, arg)` bytes.
--- One frame, so that a task blocked here keeps a small stack: a server
--- holds one such task per idle connection.
-local function read_with(fname, take, want, fd, arg)
+-- Takes what `take(fd, arg)` (cread or creadline) finds buffered, waiting
+-- for more bytes until it finds it or the stream ends. While a read waits,
+-- reading goes on (past the socket's limit() if need be) until the ring
+-- holds the bytes asked for; a readline, one byte more than it holds.
+-- A server holds one task blocked here per idle connection. Lua gives each
+-- C call 20 free slots, and a task's stack starts with 40: the handler's
+-- frame, this one and the deepest C call from it must fit, or Lua doubles
+-- the stack (+0.7 KB a connection, kept while the task lives). Hence three
+-- parameters, C called only from this frame with few registers live, and
+-- the yield made here.
+local function read_with(take, fd, arg)
 	while true do
-		local d = take(fd, arg)
-		if d then
-			return d
+		do
+			local d = take(fd, arg)
+			if d then
+				return d
+			end
 		end
-		local s = socks[fd]
-		if not s or s.listener then
-			return nil, "socket closed"
+		do
+			local co = co_running()
+			local s = socks[fd]
+			if not s or s.listener then
+				return nil, "socket closed"
+			end
+			if s.eof then
+				return nil, s.eof
+			end
+			local fname = take == cread and "tcp.read" or "tcp.readline"
+			if s.reader then
+				error(fname .. ": another task is already reading this socket", 3)
+			end
+			s.reader = suspending(co, fname, "WAIT")
 		end
-		if s.eof then
-			return nil, s.eof
-		end
-		if s.reader then
-			error(fname .. ": another task is already reading this socket", 3)
-		end
-		s.reader = silly.running()
-		nc.resume(fd, want(fd, arg))
-		local err = suspend(fname, "WAIT")
+		nc.resume(fd, take == cread and arg or -1)
+		local err = co_yield("WAIT")
 		if err then
 			return nil, err
 		end
 	end
 end
 
--- What a reader waits for: n bytes; for a line, one byte more than is
--- buffered (a line longer than the limit must still come in).
-local function want_bytes(_, n)
-	return n
-end
-local function want_more(fd)
-	return nc.recvsize(fd) + 1
-end
-
 function M.read(fd, n)
 	if type(n) ~= "number" then
 		error("tcp.read: byte count expected, got " .. type(n), 2)
 	end
-	return read_with("tcp.read", cread, want_bytes, fd, n)
+	return read_with(cread, fd, n)
 end
 
 function M.readline(fd, delim)
@@ -178,8 +182,7 @@ function M.readline(fd, delim)
 	if type(delim) ~= "string" or delim == "" then
 		error("tcp.readline: non-empty delimiter expected", 2)
 	end
-	-- A line longer than the limit: one byte more than is there, each time.
-	return read_with("tcp.readline", creadline, want_more, fd, delim)
+	return read_with(creadline, fd, delim)
 end
 
 function M.readall(fd, max)
@@ -194,13 +197,8 @@ function M.readall(fd, max)
 	return d
 end
 
-function M.write(fd, data, size)
-	local t = type(data)
-	if t ~= "string" and t ~= "table" and t ~= "userdata" then
-		error("tcp.write: string, table or lightuserdata expected, got " .. t, 2)
-	end
-	return nc.send(fd, data, size)
-end
+-- write(fd, data [, size]): a C function, no Lua frame (see read_with).
+M.write = nc.sender("tcp.write")
 
 function M.close(fd)
 	local s = socks[fd]
