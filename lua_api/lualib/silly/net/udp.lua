@@ -2,6 +2,11 @@
 local silly = require "silly"
 local nc = require "silly.net.c"
 
+local remove = table.remove
+local suspending = silly._suspending
+local co_yield = coroutine.yield
+local co_running = coroutine.running
+
 local M = {}
 
 -- id -> {q = queue of {data, addr} (made when a datagram waits), reader
@@ -68,32 +73,41 @@ function M.send(fd, data)
 	return nc.sendto(fd, data)
 end
 
+local function unpack_item(item)
+	if item[1] == nil then
+		return nil, item[2]
+	end
+	return item[1], item[2]
+end
+
 -- recvfrom(fd) -> data, addr | nil, err
+-- A task may wait here on each of thousands of sockets: few registers and
+-- the yield made in this frame keep its stack at the 40 slots Lua starts
+-- it with (see silly.net.tcp's read_with).
 function M.recvfrom(fd)
 	local s = socks[fd]
 	if not s then
 		return nil, "socket closed"
 	end
-	local q = s.q
-	local item = q and table.remove(q, 1)
-	if q and #q == 0 then
-		s.q = nil -- an idle socket keeps no queue
-	end
-	if not item then
-		if s.reader then
-			error("udp.recvfrom: another task is already reading this socket", 2)
-		end
-		silly._checkblock("udp.recvfrom")
-		s.reader = silly.running()
-		item = silly._suspend("udp.recvfrom", "WAIT")
-		if not item or item == "active closed" then
-			return nil, "active closed"
+	do
+		local q = s.q
+		if q then
+			local item = remove(q, 1)
+			if #q == 0 then
+				s.q = nil -- an idle socket keeps no queue
+			end
+			return unpack_item(item)
 		end
 	end
-	if item[1] == nil then
-		return nil, item[2]
+	if s.reader then
+		error("udp.recvfrom: another task is already reading this socket", 2)
 	end
-	return item[1], item[2]
+	s.reader = suspending(co_running(), "udp.recvfrom", "WAIT")
+	local item = co_yield("WAIT")
+	if not item or item == "active closed" then
+		return nil, "active closed"
+	end
+	return unpack_item(item)
 end
 
 function M.close(fd)
