@@ -102,6 +102,7 @@ SocketId SocketManager::track(int fd, int kind, SocketOwner *owner) {
     return rc;
   }
   sockets_.emplace(id, std::move(s));
+  if (sockets_.size() > peak_) peak_ = sockets_.size();
   return id;
 }
 

@@ -157,6 +157,14 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   RingBuffer *input(SocketId id);
   size_t send_queue_size(SocketId id) const;
   size_t count() const { return sockets_.size(); }
+  // The most sockets open at once since the previous call (or since the
+  // start); the next call starts from today's count. Sampling count() once
+  // a second misses a wave shorter than that.
+  size_t take_peak() {
+    size_t p = peak_;
+    peak_ = sockets_.size();
+    return p;
+  }
   // Gives back the room the socket table, the work lists and the loop's
   // descriptor table kept from their peak (after a wave of closes).
   void trim();
@@ -227,6 +235,7 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   EventLoop &loop_;
   SocketOptions options_;
   std::unordered_map<SocketId, std::unique_ptr<Socket>> sockets_;
+  size_t peak_ = 0;  // see take_peak()
   std::vector<SocketId> dirty_;
   std::vector<SocketId> reread_;
   std::vector<RingBuffer> spare_rings_;

@@ -358,6 +358,12 @@ int l_count(lua_State *L) {
   return 1;
 }
 
+// peak() -> the most sockets open at once since the previous peak().
+int l_peak(lua_State *L) {
+  lua_pushinteger(L, static_cast<lua_Integer>(sockets(L).take_peak()));
+  return 1;
+}
+
 int l_trim(lua_State *L) {
   sockets(L).trim();
   return 0;
@@ -427,6 +433,7 @@ int open_silly_net(lua_State *L) {
       {"limit", l_limit},
       {"resume", l_resume},
       {"sender", l_sender},
+      {"peak", l_peak},
       {"sendlimit", l_sendlimit},
       {"isalive", l_isalive},
       {"count", l_count},

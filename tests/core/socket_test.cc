@@ -160,6 +160,22 @@ TEST_F(SocketTest, TrimGivesBackTheRoomOfClosedSockets) {
   ASSERT_TRUE(spin([&] { return rec_.received[cid] == "after trim"; }));
 }
 
+// take_peak() reports a burst of sockets that came and went between two
+// looks, once; the next look starts from the sockets open then.
+TEST_F(SocketTest, TakePeakSeesABurstBetweenTwoLooks) {
+  SockAddr addr = loopback(free_port());
+  ASSERT_GT(sockets_.listen(addr, 64, &rec_), 0);
+  sockets_.take_peak();
+  std::vector<SocketId> ids;
+  for (int i = 0; i < 20; i++) ids.push_back(sockets_.connect(addr, nullptr, 1000, &rec_));
+  ASSERT_TRUE(spin([&] { return rec_.accepted.size() == ids.size(); }));
+  for (SocketId id : ids) sockets_.close(id);
+  for (SocketId id : rec_.accepted) sockets_.close(id);
+  ASSERT_TRUE(spin([&] { return sockets_.count() == 1; }));
+  EXPECT_EQ(sockets_.take_peak(), 41u) << "the listener, 20 connects and 20 accepted";
+  EXPECT_EQ(sockets_.take_peak(), 1u) << "the listener alone since the last look";
+}
+
 TEST_F(SocketTest, SmallWritesInOneTurnLeaveInOneSystemCall) {
   SockAddr addr = loopback(free_port());
   ASSERT_GT(sockets_.listen(addr, 16, &rec_), 0);

@@ -4,6 +4,7 @@
 -- wait makes Lua double the stack (+0.7 KB a connection, for as long as
 -- the task lives); see docs/architecture.md, "Memory per link".
 local tcp = require "silly.net.tcp"
+local time = require "silly.time"
 local T = require "testaux"
 
 local N = 100
@@ -84,6 +85,40 @@ T.run(function()
 	end)
 	print(string.format("Lua heap a link: plain %.0f, roomy %.0f, deep %.0f bytes", plain, roomy, deep))
 	T.ge(deep, plain + 500, "a deep handler's doubled stack shows in the measure (bytes)")
+
+	-- After a wave of closes the heap comes back: the once-a-second tick
+	-- sees the sockets fall and stop falling, then rebuilds the tables the
+	-- wave grew (the scheduler's, whose weak keys it first clears, the run
+	-- queue's, the modules' by socket) and trims the coroutine pool.
+	local WAVE = 2000
+	local lid = T.ok(tcp.listen("127.0.0.1:0", function(fd)
+		while tcp.read(fd, 1) do
+		end
+		tcp.close(fd)
+	end))
+	local addr = tcp.sockname(lid)
+	local before = heap()
+	local fds = {}
+	for i = 1, WAVE do
+		fds[i] = T.ok(tcp.connect(addr))
+	end
+	time.sleep(100)
+	local peak = heap()
+	for i = 1, WAVE do
+		tcp.close(fds[i])
+	end
+	fds = nil
+	local after
+	for _ = 1, 200 do -- the tick needs two or three seconds
+		time.sleep(100)
+		after = heap()
+		if after - before < 100 * 1024 then
+			break
+		end
+	end
+	print(string.format("Lua heap: %.0f KB, with %d more links %.0f KB, after they closed %.0f KB", before / 1024,
+		WAVE, peak / 1024, after / 1024))
+	T.le(after - before, 100 * 1024, "the heap after a wave of closes, over the level before it (bytes)")
 
 	-- tcp.write is the C function itself; its errors still name it.
 	T.raises(function()
