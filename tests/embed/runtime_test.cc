@@ -81,6 +81,7 @@ TEST(Runtime, StepDrivesTheLoopAndForkRunsATaskNow) {
     ticks = 0
     function bump(n) ticks = ticks + n end
     function later() time.sleep(20); ticks = ticks + 100 end
+    function many(...) args = select("#", ...) .. ":" .. table.concat({...}, ",") end
   )",
                             "=step"),
             0);
@@ -90,6 +91,12 @@ TEST(Runtime, StepDrivesTheLoopAndForkRunsATaskNow) {
   ASSERT_TRUE(rt.fork(1));
   lua_getglobal(L, "ticks");
   EXPECT_EQ(lua_tointeger(L, -1), 5) << "the task ran before fork returned";
+  lua_pop(L, 1);
+  lua_getglobal(L, "many");  // more arguments than a task's entry takes
+  for (int i = 1; i <= 5; i++) lua_pushinteger(L, i);
+  ASSERT_TRUE(rt.fork(5));
+  lua_getglobal(L, "args");
+  EXPECT_STREQ(lua_tostring(L, -1), "5:1,2,3,4,5");
   lua_pop(L, 1);
   lua_getglobal(L, "later");
   ASSERT_TRUE(rt.fork(0));
