@@ -204,7 +204,7 @@ end
 -- (what _wake passes comes back from that call). For the waits where idle
 -- connections sit: no frame of ours and no C call above the caller keeps a
 -- blocked stack within Lua's starting size (docs/architecture.md, "Memory
--- per link").
+-- and limits").
 function M._suspending(co, fname, status)
 	if task_status[co] ~= "RUN" then
 		error(fname .. ": must be called inside a task (see silly.fork)", 3)

@@ -2,7 +2,7 @@
 -- tcp.read or tcp.readline: the task's coroutine must keep the 40-slot
 -- stack Lua starts it with. A frame or a C call too deep on the way to the
 -- wait makes Lua double the stack (+0.7 KB a connection, for as long as
--- the task lives); see docs/architecture.md, "Memory per link".
+-- the task lives); see docs/architecture.md, "Memory and limits".
 local tcp = require "silly.net.tcp"
 local time = require "silly.time"
 local T = require "testaux"
@@ -18,18 +18,24 @@ local function heap()
 	return collectgarbage("count") * 1024
 end
 
+-- A listener running `handler` and n links to it.
+local function open_links(handler, n)
+	local lid = T.ok(tcp.listen("127.0.0.1:0", handler))
+	local addr = tcp.sockname(lid)
+	local fds = {}
+	for i = 1, n do
+		fds[i] = T.ok(tcp.connect(addr))
+	end
+	return fds
+end
+
 -- Opens N links to a listener running `handler`, echoes one line on each
 -- (the handler blocks again in its read when the echo is back), and
 -- returns the Lua heap each link added. The links stay open: their tasks
 -- must not end, or the next listener's would be their coroutines, reused.
 local function cost_per_link(handler)
-	local lid = T.ok(tcp.listen("127.0.0.1:0", handler))
-	local addr = tcp.sockname(lid)
 	local before = heap()
-	local fds = {}
-	for i = 1, N do
-		fds[i] = T.ok(tcp.connect(addr))
-	end
+	local fds = open_links(handler, N)
 	for i = 1, N do
 		tcp.write(fds[i], "ping\n")
 	end
@@ -91,17 +97,12 @@ T.run(function()
 	-- wave grew (the scheduler's, whose weak keys it first clears, the run
 	-- queue's, the modules' by socket) and trims the coroutine pool.
 	local WAVE = 2000
-	local lid = T.ok(tcp.listen("127.0.0.1:0", function(fd)
+	local before = heap()
+	local fds = open_links(function(fd)
 		while tcp.read(fd, 1) do
 		end
 		tcp.close(fd)
-	end))
-	local addr = tcp.sockname(lid)
-	local before = heap()
-	local fds = {}
-	for i = 1, WAVE do
-		fds[i] = T.ok(tcp.connect(addr))
-	end
+	end, WAVE)
 	time.sleep(100)
 	local peak = heap()
 	for i = 1, WAVE do
