@@ -5,8 +5,8 @@
 # (bench/echo/bare_echo.cc, one 16-byte message in flight per connection);
 # msgs/s, p50 and p99 of
 # one round trip (after all links are connected and a second of warm-up),
-# and the server's RSS while every link is busy. The server runs on core
-# 0, the client on core 1.
+# and the server's RSS while every link is busy, also drawn in
+# bench/echo/sweep.png. The server runs on core 0, the client on core 1.
 # Usage: [ORIG=DIR] [BASE=SILLY] bench/echo/sweep.sh [SECONDS] [N...]
 #   (default: 5 100 1000 8000 16000); BASE: another silly binary (an earlier
 #   commit's) measured the same way, for a before and after.
@@ -22,6 +22,8 @@ bazel build -c opt //:silly //bench/echo:bare_echo >/dev/null 2>&1
 silly=bazel-bin/silly
 bare=bazel-bin/bench/echo/bare_echo
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+tmp=$(mktemp -d)
+trap '[ "$BASHPID" = "$$" ] && rm -rf "$tmp"' EXIT
 
 run() { # run SERVER_BIN NAME N
   local bin=$1 name=$2 n=$3 port spid out rss
@@ -44,6 +46,7 @@ run() { # run SERVER_BIN NAME N
   read -r rate p50 p99 <<<"$out"
   printf "  %-9s %6d busy links: %8d msgs/s   p50 %7d us   p99 %7d us   server RSS %7d KB\n" \
     "$name" "$n" "$rate" "$p50" "$p99" "$rss"
+  echo "$n $rate $rss" >>"$tmp/$name.dat"
 }
 
 echo "echo, 16-byte messages, one in flight per link, ${secs}s each"
@@ -52,3 +55,37 @@ for n in "${sizes[@]}"; do
   [ -n "${BASE:-}" ] && run "$BASE" "silly-base" "$n"
   [ -n "${ORIG:-}" ] && run "$ORIG/silly" original "$n"
 done
+
+# The picture: msgs/s and server RSS against the number of busy links.
+if ! command -v gnuplot >/dev/null; then
+  echo "installing gnuplot for the picture"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get install -y -qq gnuplot-nox >/dev/null 2>&1 || true
+fi
+if command -v gnuplot >/dev/null; then
+  rates="" rsses=""
+  for name in silly silly-base original; do
+    [ -f "$tmp/$name.dat" ] || continue
+    rates+="'$tmp/$name.dat' using 1:2 with linespoints lw 2 title '$name',"
+    rsses+="'$tmp/$name.dat' using 1:(\$3/1024) with linespoints lw 2 title '$name',"
+  done
+  gnuplot <<GNUPLOT
+set terminal png size 1000,420
+set output 'bench/echo/sweep.png'
+set multiplot layout 1,2 title "Echo, one 16-byte message in flight per link, ${secs} s each"
+set logscale x
+set xrange [70:25000]
+set grid
+set key bottom left
+set xlabel 'busy links (log scale)'
+set ylabel 'msgs/s'
+set yrange [0:*]
+plot ${rates%,}
+set key top left
+set ylabel 'server RSS, MB'
+plot ${rsses%,}
+unset multiplot
+GNUPLOT
+  echo "  picture: bench/echo/sweep.png"
+fi
