@@ -11,6 +11,7 @@ local co_create = coroutine.create
 local co_resume = coroutine.resume
 local co_yield = coroutine.yield
 local co_running = coroutine.running
+local co_status = coroutine.status
 local traceback = debug.traceback
 local xpcall = xpcall
 local type = type
@@ -75,15 +76,19 @@ end
 -- copy of its frame under the arguments, and every slot below a task's
 -- blocked call counts against the 40 its stack starts with (see
 -- _suspending). _host_fork packs longer argument lists into a closure.
-local task_entry
-task_entry = function(f, a, b, c)
-	f(a, b, c)
-	local co = co_running()
+local function task_end(co)
 	task_trace[co] = nil
 	if hook_term then
 		hook_term(co)
 	end
 	task_status[co] = "EXIT"
+end
+
+local task_entry
+task_entry = function(f, a, b, c)
+	f(a, b, c)
+	local co = co_running()
+	task_end(co)
 	if pool_size >= POOL_MAX then
 		return -- the coroutine ends: a larger pool would only hold memory
 	end
@@ -110,7 +115,13 @@ end
 local function resume(co, ...)
 	task_status[co] = "RUN"
 	local ok, err = co_resume(co, ...)
-	if not ok then
+	if ok then
+		-- Every wait marks the task before it yields: still "RUN" means
+		-- the body returned, which only a bare task's does (_spawn_bare).
+		if task_status[co] == "RUN" and co_status(co) == "dead" then
+			task_end(co)
+		end
+	else
 		local trace = task_trace[co] or 0
 		task_status[co] = nil
 		task_trace[co] = nil
@@ -168,6 +179,19 @@ end
 function M._spawn(f, a, b, c)
 	local co = task_new()
 	resume(co, f, a, b, c)
+	return co
+end
+
+-- Runs f(a, b, c) now in a task whose coroutine has f itself as its body:
+-- not taken from the pool nor given back to it, and no entry frame under
+-- f, so a long-lived task (one serving a connection) has five more stack
+-- slots for its own frames before a blocked call doubles its stack.
+function M._spawn_bare(f, a, b, c)
+	local co = co_create(f)
+	if hook_create then
+		hook_create(co)
+	end
+	resume(co, a, b, c)
 	return co
 end
 

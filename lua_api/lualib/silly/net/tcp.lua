@@ -14,7 +14,7 @@ local suspending = silly._suspending
 local co_yield = coroutine.yield
 local co_running = coroutine.running
 local wake = silly._wake
-local spawn = silly._spawn
+local spawn_bare = silly._spawn_bare
 local type = type
 local error = error
 
@@ -76,7 +76,7 @@ nc.onevent(nc.STREAM, function(ev, id, a, b)
 			return
 		end
 		socks[id] = {}
-		spawn(serve, l.listener, id, b)
+		spawn_bare(serve, l.listener, id, b)
 	elseif ev == EV_CLOSE then -- a = status
 		if s then
 			s.eof = strerror(a)
