@@ -4,6 +4,8 @@
 #                           so no client socket of this machine holds it
 #   wait_port PORT          returns once something accepts on PORT (5 s at most)
 #   median N...             the median of the numbers
+#   have_gnuplot            installs gnuplot from Debian if missing (for the
+#                           pictures); false when it is still not there
 bench_port() {
   local low
   low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
@@ -30,4 +32,14 @@ wait_port() {
 
 median() {
   printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'
+}
+
+have_gnuplot() {
+  if ! command -v gnuplot >/dev/null; then
+    echo "installing gnuplot for the picture"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get install -y -qq gnuplot-nox >/dev/null 2>&1 || true
+  fi
+  command -v gnuplot >/dev/null
 }

@@ -112,13 +112,7 @@ echo "  (i) server CPU ms      idle ${secs}s: $idle_learned (blocking $idle_bloc
   "100 calls/s for ${secs}s: $trickle_learned (blocking $trickle_blocking)"
 
 # The picture: every sequential call's latency, as a CDF on a log scale.
-if ! command -v gnuplot >/dev/null; then
-  echo "installing gnuplot for the latency picture"
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo=sudo
-  $sudo apt-get install -y -qq gnuplot-nox >/dev/null 2>&1 || true
-fi
-if command -v gnuplot >/dev/null; then
+if have_gnuplot; then
   plots="'$tmp/silly.cdf' using 1:2 with lines lw 2 title 'silly (default)',"
   plots+=" '$tmp/blocking.cdf' using 1:2 with lines lw 2 title 'silly, loop blocks at once',"
   plots+=" '$tmp/bare.cdf' using 1:2 with lines lw 2 title 'bare C++ (blocking reads)'"

@@ -57,13 +57,7 @@ for n in "${sizes[@]}"; do
 done
 
 # The picture: msgs/s and server RSS against the number of busy links.
-if ! command -v gnuplot >/dev/null; then
-  echo "installing gnuplot for the picture"
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo=sudo
-  $sudo apt-get install -y -qq gnuplot-nox >/dev/null 2>&1 || true
-fi
-if command -v gnuplot >/dev/null; then
+if have_gnuplot; then
   rates="" rsses=""
   for name in silly silly-base original; do
     [ -f "$tmp/$name.dat" ] || continue
