@@ -73,13 +73,6 @@ function M.send(fd, data)
 	return nc.sendto(fd, data)
 end
 
-local function unpack_item(item)
-	if item[1] == nil then
-		return nil, item[2]
-	end
-	return item[1], item[2]
-end
-
 -- recvfrom(fd) -> data, addr | nil, err
 -- A task may wait here on each of thousands of sockets: few registers and
 -- the yield made in this frame keep its stack at the 40 slots Lua starts
@@ -96,7 +89,7 @@ function M.recvfrom(fd)
 			if #q == 0 then
 				s.q = nil -- an idle socket keeps no queue
 			end
-			return unpack_item(item)
+			return item[1], item[2] -- data, addr; or nil, err
 		end
 	end
 	if s.reader then
@@ -107,7 +100,7 @@ function M.recvfrom(fd)
 	if not item or item == "active closed" then
 		return nil, "active closed"
 	end
-	return unpack_item(item)
+	return item[1], item[2] -- data, addr; or nil, err
 end
 
 function M.close(fd)
