@@ -297,9 +297,14 @@ int l_readall(lua_State *L) {
   return 1;
 }
 
+// Bytes waiting in the socket's receive ring (0 for an unknown socket).
+size_t buffered(lua_State *L, SocketId id) {
+  RingBuffer *in = sockets(L).input(id);
+  return in == nullptr ? 0 : in->size();
+}
+
 int l_recvsize(lua_State *L) {
-  RingBuffer *in = sockets(L).input(check_id(L, 1));
-  lua_pushinteger(L, in == nullptr ? 0 : static_cast<lua_Integer>(in->size()));
+  lua_pushinteger(L, static_cast<lua_Integer>(buffered(L, check_id(L, 1))));
   return 1;
 }
 
@@ -328,10 +333,7 @@ int l_resume(lua_State *L) {
   SocketId id = check_id(L, 1);
   lua_Integer want = luaL_optinteger(L, 2, 0);
   size_t bytes = want > 0 ? static_cast<size_t>(want) : 0;
-  if (want < 0) {
-    RingBuffer *in = sockets(L).input(id);
-    bytes = (in == nullptr ? 0 : in->size()) + 1;
-  }
+  if (want < 0) bytes = buffered(L, id) + 1;
   sockets(L).resume_read(id, bytes);
   return 0;
 }
