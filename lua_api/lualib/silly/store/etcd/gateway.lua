@@ -98,7 +98,7 @@ end
 
 -- Sends the request and reads into r until until_fn(r) holds, all within
 -- ms (a timer closes the socket at the deadline, ending the read it
--- interrupts); true, or nil and why.
+-- interrupts); true, or nil, why and whether the deadline passed.
 local function send_and_read(fd, r, host, path, body, ms, until_fn)
 	local fired = false
 	local timer = time.after(ms, function()
@@ -110,7 +110,7 @@ local function send_and_read(fd, r, host, path, body, ms, until_fn)
 		ok, err = pump(fd, r, until_fn)
 	end
 	if fired then
-		return nil, "timeout after " .. ms .. " ms"
+		return nil, "timeout after " .. ms .. " ms", true
 	end
 	time.cancel(timer)
 	return ok, err
@@ -129,9 +129,9 @@ function M.exchange(fd, host, path, body, ms, max)
 		parts[#parts + 1] = piece
 		return true
 	end)
-	local ok, err = send_and_read(fd, r, host, path, body, ms, is_done)
+	local ok, err, timed_out = send_and_read(fd, r, host, path, body, ms, is_done)
 	if not ok then
-		return nil, err, r.state == "head" and r.buf == "" and not err:find("^timeout")
+		return nil, err, not timed_out and r.state == "head" and r.buf == ""
 	end
 	local reusable = r:done() and r:extra() == "" and (r.headers.connection or ""):lower() ~= "close"
 	return r.status, concat(parts), reusable
