@@ -78,6 +78,20 @@ local function emit(r, piece)
 	return r.on_body(piece, r.status)
 end
 
+-- Where the CRLF ends the line that starts buf, a line of at most `max`
+-- bytes before it: its index; false while more bytes may still end it in
+-- time; nil once the line is too long (more than the line and a CR).
+local function line_end(buf, max)
+	local e = find(buf, "\r\n", 1, true)
+	if e then
+		return e - 1 <= max and e or nil
+	end
+	if #buf <= max + 1 then
+		return false
+	end
+	return nil
+end
+
 -- One step of the state machine over r.buf; true when it made progress,
 -- false when it needs more bytes, or nil and a reason.
 local function step(r)
@@ -114,15 +128,11 @@ local function step(r)
 		r.buf = ""
 		return emit(r, buf)
 	elseif state == "chunk_size" then
-		local e = find(buf, "\r\n", 1, true)
-		if not e then
-			if #buf > MAX_SIZE_LINE + 1 then -- the line and a CR
-				return nil, "chunk size line over " .. MAX_SIZE_LINE .. " bytes"
-			end
-			return false
-		end
-		if e - 1 > MAX_SIZE_LINE then
+		local e = line_end(buf, MAX_SIZE_LINE)
+		if e == nil then
 			return nil, "chunk size line over " .. MAX_SIZE_LINE .. " bytes"
+		elseif not e then
+			return false
 		end
 		local hex = match(sub(buf, 1, e - 1), "^(%x+)[ \t]*;?[^\r\n]*$")
 		if not hex or #hex > 13 then
@@ -143,15 +153,11 @@ local function step(r)
 		r.state = "chunk_size"
 		return true
 	elseif state == "trailer" then
-		local e = find(buf, "\r\n", 1, true)
-		if not e then
-			if #buf > MAX_HEAD + 1 then
-				return nil, "trailer over " .. MAX_HEAD .. " bytes"
-			end
-			return false
-		end
-		if e - 1 > MAX_HEAD then
+		local e = line_end(buf, MAX_HEAD)
+		if e == nil then
 			return nil, "trailer over " .. MAX_HEAD .. " bytes"
+		elseif not e then
+			return false
 		end
 		r.buf = sub(buf, e + 2)
 		if e == 1 then
