@@ -1,5 +1,7 @@
 #include "silly/cluster/chunks.h"
 
+#include <sys/uio.h>
+
 namespace silly {
 namespace cluster {
 
@@ -76,6 +78,42 @@ Reassembler::Result Reassembler::take(const Frame &f) {
   done_.size = done_data_.size();
   open_.erase(it);
   return Result::kMessage;
+}
+
+void ChunkQueue::push(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *payload,
+                      size_t size) {
+  Outgoing m;
+  m.payload.assign(static_cast<const char *>(payload), size);
+  m.header = encode_chunk_header(static_cast<uint32_t>(size), cmd, traceid);
+  m.flags = response ? kChunkResponse : 0;
+  m.session = session;
+  queue_.push_back(std::move(m));
+}
+
+uint64_t ChunkQueue::pump(SocketManager &sockets, SocketId id) {
+  uint64_t queued = 0;
+  while (!queue_.empty() && sockets.send_queue_size(id) < kWindow) {
+    Outgoing &m = queue_.front();
+    bool first = m.sent == 0;
+    size_t room = kChunkFrameData - (first ? kChunkHeader : 0);
+    size_t n = m.payload.size() - m.sent < room ? m.payload.size() - m.sent : room;
+    bool last = m.sent + n == m.payload.size();
+    uint64_t flags = m.flags | (first ? kChunkFirst : 0) | (last ? kChunkLast : 0);
+    FrameParts parts;
+    make_request(m.session, kChunkCmd, flags, (first ? kChunkHeader : 0) + n, &parts);
+    struct iovec iov[4] = {
+        {const_cast<uint8_t *>(parts.head), kLengthSize},
+        {const_cast<char *>(m.header.data()), first ? kChunkHeader : 0},
+        {const_cast<char *>(m.payload.data()) + m.sent, n},
+        {const_cast<uint8_t *>(parts.tail), parts.tail_size},
+    };
+    if (sockets.sendv(id, iov, 4) != 0) return queued;  // the link is failing; its close follows
+    queued += kLengthSize + (first ? kChunkHeader : 0) + n + parts.tail_size;
+    m.sent += n;
+    if (last) queue_.pop_front();
+  }
+  if (!queue_.empty()) sockets.notify_drained(id);
+  return queued;
 }
 
 }  // namespace cluster

@@ -14,10 +14,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <map>
 #include <string>
 
 #include "silly/cluster/frame.h"
+#include "silly/cluster/hello.h"
+#include "silly/core/socket.h"
 
 namespace silly {
 namespace cluster {
@@ -71,6 +74,34 @@ class Reassembler {
   std::string done_data_;
   Frame done_;
   std::string error_;
+};
+
+// A link's large payloads on their way out: each copied (the codec's
+// buffer may change before its last chunk leaves), then queued chunk by
+// chunk as the socket drains, so that frames queued later are not held
+// behind all of them.
+class ChunkQueue {
+ public:
+  // At most this much of the large payloads waits in the send queue.
+  static constexpr size_t kWindow = 256u << 10;
+
+  void push(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *payload, size_t size);
+  // Queues chunks on socket `id` while its send queue is under kWindow and
+  // asks to hear when it drains if any are left; the bytes it queued.
+  uint64_t pump(SocketManager &sockets, SocketId id);
+  bool empty() const { return queue_.empty(); }
+
+ private:
+  struct Outgoing {
+    std::string payload;
+    std::string header;
+    uint64_t flags;
+    uint32_t session;
+    size_t sent = 0;
+  };
+  // A list, not a deque: an empty one allocates nothing, and most links
+  // never send a large payload.
+  std::list<Outgoing> queue_;
 };
 
 }  // namespace cluster

@@ -1,29 +1,34 @@
-// One cluster connection as an object: it owns its socket (as the socket's
-// SocketOwner), parses frames out of the receive ring, keeps the session
-// entries and deadlines of the calls made on it, flushes its writes within
-// a long batch, and closes. Everything it receives goes to a LinkSink:
-// frames, a call's timeout, and the close, all by the same route.
+// One cluster connection as an object: it parses frames out of its
+// socket's receive ring, runs its handshake (cluster/handshake.h), keeps
+// the calls made on it and its heartbeat, flushes its writes within a long
+// batch, and closes. It knows the rest of the process only through a
+// LinkContext: the sockets, the session table, the cluster's timers
+// (cluster/deadlines.h) and the LinkEvents it reports to. The LinkTable
+// owns every Link, routes its socket's and clocks' events to it, tells the
+// sink what it reports, and destroys it once it is closed.
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "silly/cluster/auth.h"
 #include "silly/cluster/chunks.h"
+#include "silly/cluster/deadlines.h"
 #include "silly/cluster/frame.h"
+#include "silly/cluster/handshake.h"
 #include "silly/cluster/hello.h"
 #include "silly/cluster/latency.h"
 #include "silly/core/socket.h"
-
 namespace silly {
 namespace cluster {
 
 class Link;
-class LinkTable;
 
 // Per instance, opt-in; all zero (the default) is the base wire exactly.
 struct LinkOptions {
@@ -44,17 +49,20 @@ struct LinkOptions {
   // Offered in a hello (the connecting side) or accepted in one (the
   // listening side). A side with none of them never sends a hello; it
   // answers one with an ack that accepts nothing.
-  bool extended() const { return heartbeat_ms > 0 || max_payload > kMaxRequestPayload || secret != nullptr; }
   uint32_t features() const {
     return (heartbeat_ms > 0 ? kFeatureHeartbeat : 0) | (max_payload > kMaxRequestPayload ? kFeatureLarge : 0) |
            (secret != nullptr ? kFeatureAuth : 0);
   }
+  HandshakeConfig handshake() const {
+    return HandshakeConfig{features(), static_cast<uint32_t>(max_payload), secret, handshake_ms};
+  }
 };
 
 // Where links deliver; the Lua binding in the runtime, a recorder in tests.
+// Only the LinkTable calls it.
 class LinkSink {
  public:
-  // `link` came in on `listener`.
+  // `link` came in on `listener` and is up (with a secret: authenticated).
   virtual void on_accept(SocketId listener, Link &link, const std::string &peer) = 0;
   // A connect() finished; status 0: the link is up, otherwise it is gone.
   virtual void on_connect(SocketId id, int status) = 0;
@@ -76,32 +84,69 @@ class LinkSink {
   ~LinkSink() = default;
 };
 
-class Link final : public SocketOwner, private TimerOwner {
+// A link's life. Only kUp is known to the sink; a link leaves kHello or
+// kAuth for kUp or kClosed.
+enum class LinkPhase : uint8_t {
+  kHello,   // connecting with extensions: the hello awaits its ack
+  kAuth,    // with a secret: nothing but the handshake crosses the link
+  kUp,      // the sink knows it; calls may go
+  kClosed,  // ended; the LinkTable destroys it once no batch reads its ring
+};
+
+// How a link ended, for LinkEvents::link_ended.
+struct LinkEnd {
+  int status = 0;  // 0, -errno, -EPROTO, -EACCES (a refused handshake)
+  LinkPhase was = LinkPhase::kUp;
+  std::vector<uint32_t> failed;  // the calls that were pending on it
+};
+
+// What a Link reports; the LinkTable, which passes it on to the sink.
+class LinkEvents {
+ public:
+  virtual void link_up(Link &link) = 0;
+  virtual void link_frames(Link &link, const Frame *frames, size_t n) = 0;
+  // The handshake was refused (why, for the log); link_ended follows.
+  virtual void link_refused(Link &link, const std::string &why) = 0;
+  // The link ended by itself (not by close()).
+  virtual void link_ended(Link &link, const LinkEnd &end) = 0;
+
+ protected:
+  ~LinkEvents() = default;
+};
+
+// What a Link may use of the process; one per LinkTable, shared by its links.
+struct LinkContext {
+  SocketManager &sockets;
+  SessionTable &sessions;
+  Deadlines &deadlines;
+  LinkEvents &events;
+  // Where a link puts the frames of the chunk it is reading: one array for
+  // all, as only one link reads at a time (an idle link keeps none).
+  std::vector<Frame> &batch;
+  // Links keep time histograms (Link::times) while set.
+  bool observing = false;
+};
+
+class Link final {
  public:
   // Within a long read batch, queued writes leave every this many frames,
   // so the peer works on the answers while this side reads on.
   static constexpr size_t kFlushEvery = 32;
 
   // `initiator`: this side connected (and so speaks first in a hello).
-  Link(LinkTable &table, SocketId id, const LinkOptions &options, bool initiator);
+  Link(LinkContext &context, SocketId id, const LinkOptions &options, bool initiator);
   ~Link();
   Link(const Link &) = delete;
   Link &operator=(const Link &) = delete;
 
   SocketId id() const { return id_; }
-  bool closed() const { return closed_; }
+  LinkPhase phase() const { return phase_; }
+  bool initiator() const { return initiator_; }
   // The extensions both ends agreed to (kFeature* bits); 0 on a base link.
-  uint32_t agreed() const { return agreed_; }
-  // Sends the hello (initiator) and arms the heartbeat; LinkTable calls it
-  // once the link is up. An accepted link with a secret is told to the sink
-  // as coming from `listener` and `peer` once it authenticated.
-  void start(SocketId listener = 0, const std::string &peer = std::string());
-  // Up for its owner: a connecting link with extensions is, once its hello
-  // is answered (or kHelloWaitMs passed without an answer: a peer that
-  // knows no hello); a link with a secret once the peer proved it knows
-  // it. LinkTable tells the sink on_connect (or on_accept) then.
-  bool ready() const { return !hello_pending_ && auth_ == nullptr; }
-  static constexpr int kHelloWaitMs = 1000;
+  uint32_t agreed() const { return handshake_.agreement().features; }
+  // Turns on keepalive and the heartbeat and starts the handshake; the
+  // phase says where it stands after (kUp at once for a base link).
+  void start();
 
   // The largest payload the peer takes now: its own limit once it agreed
   // to large payloads, the base frame's otherwise.
@@ -115,9 +160,18 @@ class Link final : public SocketOwner, private TimerOwner {
   int respond(uint32_t session, const void *payload, size_t size);
   // Tells the caller its call failed here, with (the start of) `text`.
   int respond_error(uint32_t session, const char *text, size_t size);
-  // Closes from this side: fails the pending calls and returns their
-  // sessions; the sink is not told. Safe inside on_frames.
+  // Ends the link from this side: fails the pending calls and returns
+  // their sessions; no event is reported. Through LinkTable::close, which
+  // then destroys it (after the batch, inside one).
   std::vector<uint32_t> close();
+  // Closed, no batch reads its ring and no event of the LinkTable's is
+  // being handled: the LinkTable may destroy it.
+  bool finished() const { return phase_ == LinkPhase::kClosed && !in_batch_ && pins_ == 0; }
+  // The LinkTable holds the link in place while it hands it an event.
+  void pin(int delta) {
+    pins_ += delta;
+    assert(pins_ >= 0);
+  }
 
   size_t pending() const;
 
@@ -137,97 +191,73 @@ class Link final : public SocketOwner, private TimerOwner {
   // nothing has).
   int64_t idle_ms() const;
   void count_timeout() { stats_.timeouts++; }
-  // Time histograms once metrics are on (LinkTable::set_observing), or
+  // Time histograms once metrics are on (LinkContext::observing), or
   // nullptr. A request handled here that arrived at start_us (its batch's
   // time, last_heard_us()) is counted with handled().
   const LinkTimes *times() const { return times_.get(); }
   void handled(int64_t start_us);
   int64_t last_heard_us() const { return last_heard_us_; }
 
-  // SocketOwner
-  void on_data(SocketId id, RingBuffer &in) override;
-  void on_close(SocketId id, int status) override;
-  void on_writable(SocketId id) override;
+  // The socket's and the clocks' events, routed here by the LinkTable.
+  void on_data(RingBuffer &in);
+  void on_close(int status);
+  void on_writable();
+  void on_deadline(LinkClock clock);
 
  private:
-  // TimerOwner: the heartbeat (every options_.heartbeat_ms) and the wait
-  // for the hello's answer (or, with a secret, for the whole handshake).
-  void on_timer(TimerId id, uint64_t arg) override;
-  // The listening side of the secret's handshake, before any frame reaches
-  // the batch: true once through (the rest of `in` is ordinary frames).
-  bool authenticate(RingBuffer &in);
-  bool take_auth_frame(const Frame &f, std::string *why);
-  // Logs why and closes: an initiator's connect fails with EACCES, an
-  // accepted link goes without its owner ever hearing of it.
-  void fail_auth(const std::string &why);
-  // The hello was answered, or its wait ran out: the link is up.
-  void end_hello();
-  // A frame of the extensions, handled here and never passed to the sink;
+  // Sends what a handshake step returned and acts on its result.
+  void apply(Handshake::Step step);
+  // The handshake is through: the heartbeat's and the sink's link now.
+  void go_up();
+  // Logs (through the table) why the handshake was refused, and ends.
+  void refuse(const std::string &why);
+  // While the handshake is exclusive, frame by frame, none larger than it
+  // allows: true once through (the rest of `in` is ordinary frames).
+  bool read_handshake(RingBuffer &in);
+  // Hands what the ring holds to the table, kFlushEvery frames at a time.
+  void read_batch(RingBuffer &in);
+  // A frame of this link's own (hello, ping, pong, a chunk), handled here;
   // false for a frame the sink should see.
-  bool take_extension(const Frame &f);
-  int queue_control(uint32_t cmd, uint32_t session, const std::string &payload);
+  bool take_own(const Frame &f);
+  void heartbeat();
+  int send_raw(const std::string &frames);
+  int queue_control(uint32_t cmd);
   // A payload too large for one frame: copied, then sent chunk by chunk as
   // the socket drains, so frames queued later are not held behind it.
   int queue_large(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *payload, size_t size);
-  void pump();
   // A response to a pending call (marking a remote error); false for a late
   // one, which is dropped.
   bool accept_response(Frame *f);
-  // A chunk frame; false once the link must close (pending_status_ set).
+  // A chunk frame; false once the link must end (end_status_ set).
   bool take_chunk(const Frame &f);
   int queue(const FrameParts &parts, const void *payload, size_t size);
-  // Hands what the ring holds to the sink, kFlushEvery frames at a time.
-  void read_batch(RingBuffer &in);
-  // The link ended by itself: tell the sink, then go.
+  // The link ended by itself: reported now, or after the batch that reads
+  // its ring.
   void end(int status);
-  // Closes the socket and leaves the table, unless a batch is still
-  // reading the ring (then the batch does it when it ends).
-  void release();
+  bool ending() const { return phase_ == LinkPhase::kClosed || end_status_.has_value(); }
+  LinkTimes &own_times();  // made on first use
 
-  LinkTable &table_;
+  LinkContext &ctx_;
   SocketId id_;
-  LinkOptions options_;
+  Handshake handshake_;
+  LinkPhase phase_;
   bool initiator_;
-  bool closed_ = false;
-  bool seen_first_ = false;     // the first frame decides whether a hello came
-  bool heard_ = false;          // anything at all arrived
-  bool hello_pending_ = false;  // our hello awaits its ack
-  TimerId hello_timer_ = 0;
-  uint32_t hello_session_ = 0;
-  uint32_t agreed_ = 0;
-  int64_t last_heard_us_ = 0;
-  TimerId heartbeat_ = 0;
+  bool in_batch_ = false;
+  int8_t pins_ = 0;
+  bool heard_ = false;  // anything at all arrived
   bool ping_unanswered_ = false;
+  int heartbeat_ms_;
+  int keepalive_s_;
+  TimerId heartbeat_ = 0;
+  TimerId handshake_clock_ = 0;
+  // Set by end() while a batch reads the ring: the end comes after it.
+  std::optional<int> end_status_;
+  int64_t last_heard_us_ = 0;
   Stats stats_;
-  size_t peer_max_ = kMaxRequestPayload;
-  struct Outgoing {
-    std::string payload;
-    std::string header;
-    uint64_t flags;
-    uint32_t session;
-    size_t sent = 0;
-  };
-  // Lists, not deques: an empty one allocates nothing, and most links
-  // never send or receive a large payload.
-  std::list<Outgoing> outgoing_;
+  ChunkQueue outgoing_;
   Reassembler reassembler_;
   std::list<std::string> completed_;  // reassembled payloads of this chunk
-  // While a link with a secret authenticates; gone once it did.
-  struct AuthState {
-    explicit AuthState(Secret s) : auth(std::move(s)) {}
-    Authenticator auth;
-    bool done_hello = false;  // the hello was acked; the proof comes next
-    SocketId listener = 0;    // the listening side: told to the sink once through
-    std::string peer;
-  };
-  std::unique_ptr<AuthState> auth_;
   std::unique_ptr<LinkTimes> times_;
-  LinkTimes &own_times();  // made on first use
-  bool in_batch_ = false;
-  int pending_status_ = 1;  // set while a batch runs: end(status) after it
-  // The frames of the chunk being read: the table's, as only one link
-  // reads at a time (a link keeps no array of its own while idle).
-  std::vector<Frame> &frames_;
 };
 
 }  // namespace cluster

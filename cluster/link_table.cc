@@ -1,11 +1,20 @@
 #include "silly/cluster/link_table.h"
 
+#include <cassert>
+#include <cerrno>
+
+#include "silly/core/log.h"
+
 namespace silly {
 namespace cluster {
 
 LinkTable::LinkTable(EventLoop &loop, SocketManager &sockets, LinkSink &sink)
-    : loop_(loop), sockets_(sockets), sink_(sink), sessions_(*this) {
-  batch_frames_.reserve(Link::kFlushEvery);
+    : sockets_(sockets),
+      sink_(sink),
+      deadlines_(loop, *this),
+      sessions_(deadlines_),
+      context_{sockets_, sessions_, deadlines_, *this, batch_} {
+  batch_.reserve(Link::kFlushEvery);
 }
 
 LinkTable::~LinkTable() {
@@ -13,6 +22,7 @@ LinkTable::~LinkTable() {
     sessions_.fail_link(kv.first);  // cancels their deadline timers
     sockets_.close(kv.first);
   }
+  links_.clear();  // their clocks go with them, before the deadlines do
   for (auto &kv : others_) sockets_.close(kv.first);
 }
 
@@ -33,62 +43,137 @@ int LinkTable::close_socket(SocketId id) {
   return sockets_.close(id);
 }
 
+std::vector<uint32_t> LinkTable::close(SocketId id) {
+  Link *link = find(id);
+  if (link == nullptr) return {};
+  std::vector<uint32_t> failed = link->close();
+  reap(id);
+  return failed;
+}
+
 Link *LinkTable::find(SocketId id) const {
   auto it = links_.find(id);
   return it == links_.end() ? nullptr : it->second.get();
 }
 
-Link *LinkTable::adopt(SocketId id, const LinkOptions &options, bool initiator, SocketId listener,
-                       const std::string &peer) {
-  auto link = std::make_unique<Link>(*this, id, options, initiator);
+Link *LinkTable::adopt(SocketId id, const LinkOptions &options, bool initiator) {
+  auto link = std::make_unique<Link>(context_, id, options, initiator);
   Link *l = link.get();
   links_.emplace(id, std::move(link));
-  sockets_.set_owner(id, l);
-  l->start(listener, peer);
+  l->start();
   return l;
 }
 
-void LinkTable::remove(SocketId id) {
-  links_.erase(id);
+void LinkTable::reap(SocketId id) {
+  // Looked up again: what the sink did may have destroyed the link already.
+  Link *link = find(id);
+  if (link == nullptr || !link->finished()) return;
+  sockets_.close(id);
+  arrivals_.erase(id);
+  links_.erase(id);  // destroys the link
 }
 
 void LinkTable::on_accept(SocketId listener, SocketId conn, const std::string &peer) {
   auto it = others_.find(listener);
   LinkOptions options = it == others_.end() ? LinkOptions{} : it->second;
-  // A link with a secret is told to the sink once it authenticated.
-  Link *link = adopt(conn, options, false, listener, peer);
-  if (link->ready()) sink_.on_accept(listener, *link, peer);
+  Link *link = adopt(conn, options, false);
+  if (link->phase() == LinkPhase::kUp) {
+    sink_.on_accept(listener, *link, peer);
+  } else {
+    arrivals_.emplace(conn, Arrival{listener, peer});  // told once it authenticated
+  }
 }
 
 void LinkTable::on_connect(SocketId id, int status) {
   auto it = others_.find(id);
   LinkOptions options = it == others_.end() ? LinkOptions{} : it->second;
   others_.erase(id);
+  if (status != 0) {
+    sink_.on_connect(id, status);
+    return;
+  }
   // A link that still waits for its hello's answer is told later.
-  if (status == 0 && !adopt(id, options, true)->ready()) return;
-  sink_.on_connect(id, status);
+  Link *link = adopt(id, options, true);
+  if (link->phase() == LinkPhase::kUp) sink_.on_connect(id, 0);
+}
+
+template <typename Fn>
+void LinkTable::drive(SocketId id, Fn &&fn) {
+  Link *link = find(id);
+  if (link == nullptr) return;
+  // Whatever the sink does meanwhile (a close from a script, say) leaves
+  // the link in place until fn returns; then it goes if it ended.
+  link->pin(+1);
+  fn(*link);
+  link->pin(-1);
+  reap(id);
+}
+
+void LinkTable::on_data(SocketId id, RingBuffer &in) {
+  drive(id, [&](Link &link) { link.on_data(in); });
 }
 
 // Listeners do not end by themselves; a connect in progress reports
 // through on_connect.
-void LinkTable::on_close(SocketId, int) {}
-
-uint64_t LinkTable::schedule(int timeout_ms, uint32_t session) {
-  return loop_.add_timer(timeout_ms, this, session);
+void LinkTable::on_close(SocketId id, int status) {
+  drive(id, [&](Link &link) { link.on_close(status); });
 }
 
-void LinkTable::cancel(uint64_t handle) {
-  loop_.cancel_timer(handle);
+void LinkTable::on_writable(SocketId id) {
+  drive(id, [&](Link &link) { link.on_writable(); });
 }
 
-void LinkTable::on_timer(TimerId, uint64_t arg) {
-  auto session = static_cast<uint32_t>(arg);
+void LinkTable::link_up(Link &link) {
+  if (link.initiator()) {
+    sink_.on_connect(link.id(), 0);
+    return;
+  }
+  auto it = arrivals_.find(link.id());
+  assert(it != arrivals_.end());  // only a link with a secret comes up after it arrived
+  if (it == arrivals_.end()) return;
+  Arrival a = std::move(it->second);
+  arrivals_.erase(it);
+  sink_.on_accept(a.listener, link, a.peer);
+}
+
+void LinkTable::link_frames(Link &link, const Frame *frames, size_t n) {
+  sink_.on_frames(link, frames, n);
+}
+
+void LinkTable::link_refused(Link &link, const std::string &why) {
+  if (link.initiator()) {
+    log_line(LogLevel::kWarn, "[cluster] link %lld: authentication failed: %s", static_cast<long long>(link.id()),
+             why.c_str());
+    return;
+  }
+  auto it = arrivals_.find(link.id());
+  log_line(LogLevel::kWarn, "[cluster] link from %s: authentication failed: %s, closing it",
+           it != arrivals_.end() ? it->second.peer.c_str() : "?", why.c_str());
+}
+
+void LinkTable::link_ended(Link &link, const LinkEnd &end) {
+  if (end.was == LinkPhase::kUp) {
+    sink_.on_close(link, end.status, end.failed);
+  } else if (link.initiator()) {
+    // Its owner never had it: the connect failed. With a secret, any end
+    // before the listener's confirmation is a refusal.
+    int status = end.was == LinkPhase::kAuth ? -EACCES : end.status != 0 ? end.status : -ECONNRESET;
+    sink_.on_connect(link.id(), status);
+  }  // an accepted link that never authenticated: nobody knew of it
+}
+
+void LinkTable::on_call_deadline(uint32_t session) {
   int64_t link_id = 0;
   if (!sessions_.expire(session, &link_id)) return;
   Link *link = find(link_id);
   if (link == nullptr) return;
   link->count_timeout();
   sink_.on_timeout(*link, session);
+}
+
+void LinkTable::on_link_deadline(SocketId id, LinkClock clock) {
+  assert(find(id) != nullptr);  // a link disarms its clocks before it goes
+  drive(id, [&](Link &link) { link.on_deadline(clock); });
 }
 
 }  // namespace cluster

@@ -200,9 +200,8 @@ int l_connect(lua_State *L) {
 // listener or a connect in progress; nil when fd is none of these.
 int l_close(lua_State *L) {
   SocketId fd = luaL_checkinteger(L, 1);
-  cluster::Link *link = binding(L).links().find(fd);
-  if (link != nullptr) {
-    ClusterBinding::push_sessions(L, link->close());
+  if (binding(L).links().find(fd) != nullptr) {
+    ClusterBinding::push_sessions(L, binding(L).links().close(fd));
     return 1;
   }
   if (binding(L).links().close_socket(fd) != 0) return 0;

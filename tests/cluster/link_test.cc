@@ -232,8 +232,9 @@ TEST_F(LinkTest, ClosingInsideTheBatchIsSafe) {
   std::vector<uint32_t> failed;
   std::string later_payload;
   sink_.during_frames = [&](Link &l) {
-    failed = l.close();
-    EXPECT_TRUE(l.closed());
+    failed = links_.close(l.id());
+    EXPECT_EQ(l.phase(), LinkPhase::kClosed);
+    EXPECT_EQ(links_.find(l.id()), &l);  // in place until the batch ends
     later_payload = sink_.seen.back().payload;
   };
   RingBuffer out;
