@@ -52,8 +52,12 @@ EventLoop::~EventLoop() {
 int EventLoop::add_fd(int fd, FdHandler *handler, void *data) {
   if (fd < 0) return -EBADF;
   if (static_cast<size_t>(fd) >= fds_.size()) fds_.resize(static_cast<size_t>(fd) + 1);
-  if (!poller_.add(fd, static_cast<uint64_t>(fd))) return -errno;
-  fds_[static_cast<size_t>(fd)] = FdEntry{handler, data};
+  // The token carries the registration's generation next to the number, so
+  // an event fetched for a descriptor that was closed and whose number was
+  // taken again within the same batch does not reach the new one.
+  uint32_t generation = ++generation_;
+  if (!poller_.add(fd, static_cast<uint64_t>(generation) << 32 | static_cast<uint32_t>(fd))) return -errno;
+  fds_[static_cast<size_t>(fd)] = FdEntry{handler, data, generation};
   return 0;
 }
 
@@ -142,9 +146,11 @@ bool EventLoop::run_once(int max_wait_ms) {
     spin_.record(monotonic_us() - start);
   }
   for (int i = 0; i < n && !stopping_; i++) {
-    auto fd = static_cast<size_t>(events_[i].token);
-    // Looked up per event: an earlier handler may have removed this one.
-    if (fd >= fds_.size() || fds_[fd].handler == nullptr) continue;
+    auto fd = static_cast<size_t>(events_[i].token & 0xffffffffu);
+    auto generation = static_cast<uint32_t>(events_[i].token >> 32);
+    // Looked up per event: an earlier handler may have removed this one, or
+    // removed it and registered another under the same number.
+    if (fd >= fds_.size() || fds_[fd].handler == nullptr || fds_[fd].generation != generation) continue;
     FdEntry e = fds_[fd];
     e.handler->on_ready(static_cast<int>(fd), e.data, events_[i]);
   }

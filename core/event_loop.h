@@ -55,7 +55,8 @@ class EventLoop : private FdHandler {
 
   // 0 or a negative errno. Events for fd go to handler->on_ready(fd, data)
   // until remove_fd(fd); an event already fetched for a removed descriptor
-  // is dropped, so the handler may free `data` right after remove_fd.
+  // is dropped, also when its number was registered again since, so the
+  // handler may free `data` right after remove_fd.
   int add_fd(int fd, FdHandler *handler, void *data);
   void remove_fd(int fd);
   // Gives back the descriptor table's room above the highest registered
@@ -119,6 +120,7 @@ class EventLoop : private FdHandler {
   struct FdEntry {
     FdHandler *handler = nullptr;
     void *data = nullptr;
+    uint32_t generation = 0;  // of the registration, also in its poller token
   };
   void on_ready(int fd, void *data, const PollEvent &ev) override;  // the signal pipe
   bool run_before_wait();
@@ -126,6 +128,7 @@ class EventLoop : private FdHandler {
   Poller poller_;
   TimerQueue timers_;
   std::vector<FdEntry> fds_;  // indexed by descriptor, as in Redis's ae
+  uint32_t generation_ = 0;   // counts registrations
   std::vector<BeforeWait *> before_wait_;
   SignalOwner *signal_owner_ = nullptr;
   int signal_pipe_[2] = {-1, -1};
