@@ -73,7 +73,8 @@ void Link::apply(Handshake::Step step) {
 
 void Link::go_up() {
   ctx_.deadlines.disarm(&handshake_clock_);
-  if (phase_ == LinkPhase::kUp) return;  // a listener without a secret: up since start()
+  if (phase_ == LinkPhase::kUp) return;                               // a listener without a secret: up since start()
+  assert(phase_ == LinkPhase::kHello || phase_ == LinkPhase::kAuth);  // a closed link stays closed
   if (phase_ == LinkPhase::kAuth && !initiator_) {
     size_t limited;
     ctx_.sockets.set_read_limit(id_, SIZE_MAX, &limited);
@@ -331,6 +332,7 @@ void Link::on_data(RingBuffer &in) {
 }
 
 bool Link::read_handshake(RingBuffer &in) {
+  assert(in_batch_);
   while (handshake_.exclusive() && !ending()) {
     if (in.size() < kLengthSize) return false;
     size_t body = static_cast<size_t>(in.at(0)) << 8 | in.at(1);
@@ -354,6 +356,7 @@ bool Link::read_handshake(RingBuffer &in) {
 }
 
 void Link::read_batch(RingBuffer &in) {
+  assert(in_batch_);  // an end met while reading must wait for the batch
   while (!ending()) {
     // All that was read, contiguous: payloads handed out stay put until
     // the chunk is consumed.

@@ -1,5 +1,7 @@
 #include "silly/cluster/session.h"
 
+#include <cassert>
+
 namespace silly {
 namespace cluster {
 
@@ -25,11 +27,15 @@ uint32_t SessionTable::open(int64_t link, int timeout_ms, int64_t sent_us) {
     link_heads_.emplace(link, s);
   }
   c.deadline = scheduler_.schedule(timeout_ms, s);
+  assert((s & 0x80000000u) == 0);  // bit 31 marks responses on the wire
   calls_.emplace(s, c);
   return s;
 }
 
 void SessionTable::unlink(const Call &c) {
+  // A link's calls form one list: each neighbour named is pending too.
+  assert(!c.has_prev || calls_.count(c.prev) != 0);
+  assert(!c.has_next || calls_.count(c.next) != 0);
   if (c.has_prev) {
     Call &p = calls_[c.prev];
     p.next = c.next;

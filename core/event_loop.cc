@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <csignal>
 
@@ -51,6 +52,7 @@ EventLoop::~EventLoop() {
 
 int EventLoop::add_fd(int fd, FdHandler *handler, void *data) {
   if (fd < 0) return -EBADF;
+  assert(handler != nullptr);
   if (static_cast<size_t>(fd) >= fds_.size()) fds_.resize(static_cast<size_t>(fd) + 1);
   // The token carries the registration's generation next to the number, so
   // an event fetched for a descriptor that was closed and whose number was
@@ -76,6 +78,7 @@ void EventLoop::trim() {
 
 TimerId EventLoop::add_timer(int64_t delay_ms, TimerOwner *owner, uint64_t arg) {
   if (delay_ms < 0) delay_ms = 0;
+  assert(owner != nullptr);
   return timers_.add(monotonic_us() + delay_ms * 1000, owner, arg);
 }
 

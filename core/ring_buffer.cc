@@ -1,5 +1,6 @@
 #include "silly/core/ring_buffer.h"
 
+#include <cassert>
 #include <cstring>
 #include <utility>
 
@@ -49,6 +50,7 @@ void RingBuffer::append(const void *data, size_t n) {
   std::memcpy(buf_.get() + pos, data, first);
   std::memcpy(buf_.get(), static_cast<const uint8_t *>(data) + first, n - first);
   tail_ += n;
+  assert(tail_ - head_ <= capacity_);  // grow() made the room
 }
 
 size_t RingBuffer::peek(void *dst, size_t n, size_t offset) const {
@@ -65,6 +67,7 @@ size_t RingBuffer::peek(void *dst, size_t n, size_t offset) const {
 
 void RingBuffer::consume(size_t n) {
   size_t avail = size();
+  assert(n <= avail);  // callers consume what they read, never more
   head_ += n < avail ? n : avail;
   if (head_ == tail_) head_ = tail_ = 0;  // keeps later writes contiguous
 }
@@ -108,6 +111,7 @@ long RingBuffer::find(const char *delim, size_t len, size_t from) const {
 }
 
 const uint8_t *RingBuffer::linearize(size_t n) {
+  assert(n <= size());
   size_t pos = head_ & (capacity_ - 1);
   if (pos + n <= capacity_) return buf_.get() + pos;
   size_t used = size();

@@ -1,5 +1,7 @@
 #include "silly/core/timer.h"
 
+#include <cassert>
+
 namespace silly {
 
 // Four children per node: half the depth of a binary heap, and the
@@ -94,6 +96,8 @@ void TimerQueue::sift_down(size_t pos) {
 
 void TimerQueue::remove_at(size_t pos) {
   uint32_t slot = heap_[pos].slot;
+  // Every live slot knows where its entry sits in the heap.
+  assert(slots_[slot].heap_pos == static_cast<int32_t>(pos));
   Entry last = heap_.back();
   heap_.pop_back();
   if (pos < heap_.size()) {

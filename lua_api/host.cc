@@ -1,5 +1,7 @@
 #include "silly/lua_api/host.h"
 
+#include <cassert>
+
 #include "silly/core/log.h"
 
 namespace silly {
@@ -59,12 +61,18 @@ bool LuaHost::begin(int fn_ref) {
 }
 
 void LuaHost::call(int nargs) {
+  // begin() pushed dispatch and the function, the caller nargs: the call
+  // leaves the stack as begin() found it.
+  int base = lua_gettop(L_) - nargs - 2;
+  assert(base >= 0 && lua_isfunction(L_, base + 1));
   // The scheduler catches task errors itself; an error here is a bug in the
   // runtime's own Lua code, logged so that the loop keeps going.
   if (lua_pcall(L_, nargs + 1, 0, 0) != LUA_OK) {
     log_line(LogLevel::kError, "[silly] dispatch: %s", lua_tostring(L_, -1));
     lua_pop(L_, 1);
   }
+  assert(lua_gettop(L_) == base);
+  (void)base;
 }
 
 void LuaHost::on_timer(TimerId id, uint64_t) {
