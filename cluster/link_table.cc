@@ -106,7 +106,8 @@ void LinkTable::drive(SocketId id, Fn &&fn) {
   link->pin(+1);
   fn(*link);
   link->pin(-1);
-  reap(id);
+  // Still here: no one destroys a pinned link.
+  if (link->finished()) reap(id);
 }
 
 void LinkTable::on_data(SocketId id, RingBuffer &in) {

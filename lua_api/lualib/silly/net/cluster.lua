@@ -331,7 +331,7 @@ function Instance:listen(addr, backlog)
 end
 
 -- A link to addr; `peer` is the handle that owns it, if any.
-function Instance:_connect(fname, addr, peer)
+local function connect(self, fname, addr, peer)
 	if type(addr) ~= "string" then
 		error(fname .. ": address string expected, got " .. type(addr), 3)
 	end
@@ -353,7 +353,7 @@ function Instance:_connect(fname, addr, peer)
 end
 
 function Instance:connect(addr)
-	return self:_connect("cluster.connect", addr)
+	return connect(self, "cluster.connect", addr)
 end
 
 -- Reads conf.tls's files again: links made from now on use them, open
@@ -376,7 +376,7 @@ end
 
 -- inst.peer("svc://name", opts): a handle on the members of a service
 -- (silly.net.cluster.service).
-function Instance:_service_peer(name, opts)
+local function service_peer(self, name, opts)
 	if name == "" or name:find("/", 1, true) then
 		error("cluster.peer: 'svc://" .. name .. "' needs a service name without '/'", 3)
 	end
@@ -405,25 +405,25 @@ function Instance:peer(addr, opts)
 	end
 	local svc = addr:match("^svc://(.*)$")
 	if svc then
-		return self:_service_peer(svc, opts)
+		return service_peer(self, svc, opts)
 	end
 	local p
 	p = peers.new(addr, function(a)
-		return self:_connect("cluster.peer", a, p)
+		return connect(self, "cluster.peer", a, p)
 	end)
 	p.inst = self
 	return p
 end
 
 -- fd is an open link (not a listener) of this instance.
-function Instance:_is_link(fd)
+local function is_link(self, fd)
 	local rec = links[fd]
 	return rec ~= nil and rec.inst == self and not rec.listener
 end
 
 -- The fd behind fd_or_peer for fname, waiting up to ms for a peer's
 -- link; fd, ms left, or nil and why.
-function Instance:_link_of(fname, fd, ms, cmd, obj)
+local function link_of(self, fname, fd, ms, cmd, obj)
 	if mtype(fd) == "integer" then
 		return fd, ms
 	end
@@ -453,12 +453,12 @@ function Instance:call(fd, cmd, obj, ms)
 		error("cluster.call: timeout must be a positive integer (ms), got " .. tostring(ms), 2)
 	end
 	local left
-	fd, left = self:_link_of("cluster.call", fd, ms, cmd, obj)
+	fd, left = link_of(self, "cluster.call", fd, ms, cmd, obj)
 	if not fd then
 		return nil, left -- why there is no link
 	end
 	ms = left
-	if not self:_is_link(fd) then
+	if not is_link(self, fd) then
 		return nil, "closed"
 	end
 	local co, trace = current()
@@ -515,7 +515,7 @@ function Instance:send(fd, cmd, obj)
 		end
 	end
 	check_fd("cluster.send", fd)
-	if not self:_is_link(fd) then
+	if not is_link(self, fd) then
 		return nil, "closed"
 	end
 	local cmdn, data, size = encode("cluster.send", self, cmd, obj)
@@ -526,7 +526,7 @@ function Instance:send(fd, cmd, obj)
 end
 
 -- The fd of this instance's listener on addr, or nil.
-function Instance:_listener_at(addr)
+local function listener_at(self, addr)
 	for id, rec in pairs(links) do
 		if rec.inst == self and rec.listener and rec.addr == addr then
 			return id
@@ -547,7 +547,7 @@ function Instance:close(fd)
 		return true, "connected"
 	end
 	if type(fd) == "string" then -- a listen address
-		fd = self:_listener_at(fd)
+		fd = listener_at(self, fd)
 		if not fd then
 			return false, "closed"
 		end
