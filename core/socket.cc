@@ -359,7 +359,7 @@ void SocketManager::on_timer(TimerId, uint64_t arg) {
   } else if (s->handshaking()) {
     filter_failed(s, "TLS handshake timed out");
   } else if (s->state == kClosing) {
-    log_line(LogLevel::kWarn, "[socket] close: %zu queued bytes dropped, the peer stopped reading", s->queued());
+    close_log_.log(LogLevel::kWarn, "[socket] close: %zu queued bytes dropped, the peer stopped reading", s->queued());
     destroy(id);
   }
 }

@@ -22,6 +22,7 @@
 
 #include "silly/core/address.h"
 #include "silly/core/event_loop.h"
+#include "silly/core/log.h"
 #include "silly/core/ring_buffer.h"
 
 struct iovec;
@@ -177,6 +178,9 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
 
   // System calls made, for tests and benchmarks that check batching.
   uint64_t read_calls() const { return read_calls_; }
+  // Connections accepted only to be closed: out of descriptors, or the
+  // socket table full.
+  uint64_t shed_connections() const { return shed_total_; }
   uint64_t write_calls() const { return write_calls_; }
   // Bytes the kernel gave and took, every socket together (metrics).
   uint64_t bytes_read() const { return bytes_read_; }
@@ -247,6 +251,10 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   SocketId next_id_ = SocketId{1} << 20;
   // Given up to accept and shed a connection at EMFILE.
   int spare_fd_ = -1;
+  uint64_t shed_total_ = 0;  // connections accepted only to be closed
+  LogRateLimit shed_log_;
+  LogRateLimit close_log_;
+  LogRateLimit tls_log_;
   std::string last_failure_;
   uint64_t read_calls_ = 0;
   uint64_t write_calls_ = 0;

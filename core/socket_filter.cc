@@ -86,7 +86,7 @@ void SocketManager::filter_failed(Socket *s, const std::string &why) {
     return;
   }
   if (f.listener != 0) {
-    log_line(LogLevel::kWarn, "[tls] %s: handshake failed: %s", f.peer.c_str(), why.c_str());
+    tls_log_.log(LogLevel::kWarn, "[tls] %s: handshake failed: %s", f.peer.c_str(), why.c_str());
     destroy(id);
     return;
   }

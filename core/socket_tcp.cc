@@ -154,27 +154,38 @@ void SocketManager::finish_connect(Socket *s) {
 void SocketManager::do_accept(Socket *listener) {
   SocketId lid = listener->id;
   int lfd = listener->fd;
+  // The spare is given up to shed a connection when descriptors run out;
+  // take it back as soon as one is free again.
+  if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   for (;;) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     int fd = accept_socket(lfd, &ss, &len);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if ((errno == EMFILE || errno == ENFILE) && spare_fd_ >= 0) {
-        // Out of descriptors: shed this connection rather than spin on an
-        // edge that keeps the backlog full.
-        ::close(spare_fd_);
-        int shed = ::accept(lfd, nullptr, nullptr);
-        if (shed >= 0) ::close(shed);
-        spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        log_line(LogLevel::kError, "[socket] accept: out of file descriptors, connection dropped");
-        continue;
+      if (errno != EMFILE && errno != ENFILE) return;  // EAGAIN: drained
+      // Out of descriptors. Linux says so before it looks at the backlog,
+      // so the edge says nothing of waiting connections: shed them one by
+      // one through the spare descriptor until the backlog is empty, and
+      // go back to the loop. Without a spare the backlog waits for the
+      // next connection's edge, when a descriptor may be free again.
+      if (spare_fd_ < 0) {
+        shed_log_.log(LogLevel::kError, "[socket] accept: out of file descriptors, connections wait in the backlog");
+        return;
       }
-      return;  // EAGAIN: drained
+      ::close(spare_fd_);
+      int shed = ::accept(lfd, nullptr, nullptr);
+      if (shed >= 0) ::close(shed);
+      spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (shed < 0) return;  // the backlog is empty
+      shed_total_++;
+      shed_log_.log(LogLevel::kError, "[socket] accept: out of file descriptors, connection dropped");
+      continue;
     }
     if (static_cast<int>(sockets_.size()) >= options_.max_sockets) {
       ::close(fd);
-      log_line(LogLevel::kError, "[socket] accept: socket table full, connection dropped");
+      shed_total_++;
+      shed_log_.log(LogLevel::kError, "[socket] accept: socket table full, connection dropped");
       continue;
     }
     tune_stream(fd);

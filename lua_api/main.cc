@@ -2,12 +2,14 @@
 // may also come before the script.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "silly/core/log.h"
 #include "silly/lua_api/runtime.h"
 #include "silly/lua_api/version.h"
 
@@ -114,6 +116,34 @@ int parse(int argc, char **argv, Cli *cli) {
   return 0;
 }
 
+// The command (not an embedding host, whose limits are its own) raises its
+// soft descriptor limit to the hard one, as Go's runtime and nginx do:
+// Debian's soft default of 1,024 is a few hundred players. Returns the
+// limits before and after for the log; equal when nothing changed.
+struct NofileChange {
+  unsigned long long from = 0, to = 0;
+};
+NofileChange raise_nofile() {
+  struct rlimit rl;
+  NofileChange c;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return c;
+  c.from = c.to = rl.rlim_cur;
+  if (rl.rlim_cur >= rl.rlim_max) return c;
+  rlim_t want = rl.rlim_max;
+  if (want == RLIM_INFINITY) {
+    // The kernel takes no more than fs.nr_open.
+    want = 1048576;
+    if (FILE *f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+      unsigned long long v = 0;
+      if (std::fscanf(f, "%llu", &v) == 1 && v > 0) want = static_cast<rlim_t>(v);
+      std::fclose(f);
+    }
+  }
+  rl.rlim_cur = want;
+  if (setrlimit(RLIMIT_NOFILE, &rl) == 0) c.to = want;
+  return c;
+}
+
 // Returns an exit code, or -1 to go on.
 int daemonize(const Cli &cli) {
   if (!cli.daemon) return -1;
@@ -149,9 +179,14 @@ int main(int argc, char **argv) {
   setvbuf(stdout, nullptr, _IOLBF, 0);
   rc = daemonize(cli);
   if (rc >= 0) return rc;
+  NofileChange nofile = raise_nofile();
   int code;
   {
     silly::Runtime runtime(cli.options);
+    if (nofile.to != nofile.from) {
+      silly::log_line(silly::LogLevel::kInfo, "[silly] descriptor limit raised from %llu to %llu (the hard limit)",
+                      nofile.from, nofile.to);
+    }
     code = runtime.run_file(cli.script);
     if (!runtime.error().empty()) std::fprintf(stderr, "silly: %s\n", runtime.error().c_str());
   }

@@ -38,6 +38,20 @@ err=$("$silly" ok.lua --metrics=nonsense 2>&1); rc=$?
 check "a bad --metrics address exits 1 (got $rc)" $([ $rc -eq 1 ]; echo $?)
 check "and says why" $(echo "$err" | grep -q -- "--metrics=nonsense: address needs a port"; echo $?)
 "$silly" -h | grep -q -- "--metrics=ADDR"; check "--help lists --metrics" $?
+
+# The command raises its soft descriptor limit to the hard one, and says so.
+cat >nofile.lua <<'EOF'
+local f = io.popen("prlimit --pid $PPID --nofile --output SOFT --noheadings")
+print("soft " .. f:read("l"):gsub("%s", ""))
+f:close()
+require("silly").exit(0)
+EOF
+out=$(prlimit --nofile=512:4096 "$silly" nofile.lua 2>&1)
+check "the soft descriptor limit is raised to the hard one" $(echo "$out" | grep -q "^soft 4096$"; echo $?)
+check "and the log says so" $(echo "$out" | grep -q "descriptor limit raised from 512 to 4096"; echo $?)
+out=$(prlimit --nofile=1024:1024 "$silly" nofile.lua 2>&1)
+check "an equal hard limit is left as it is, quietly" \
+  $( (echo "$out" | grep -q "^soft 1024$" && ! echo "$out" | grep -q "raised"); echo $?)
 "$silly" -h | grep -q -- "--sys.loop.spin_us"; check "--help lists the --sys settings" $?
 
 # Options before the script, and an option missing its value.

@@ -162,10 +162,13 @@ end
 
 -- Starts a helper script (in this folder) and waits for its "ready <addr>"
 -- line; returns addr, pid. The helper is killed when the test ends.
-function T.start(script, args)
-	local out = os.tmpname()
-	local cmd = string.format("%s %s/%s --lualib_path='%s/?.lua' %s >%s 2>&1 & echo $!", T.silly, T.dir, script,
-		T.dir, args or "", out)
+-- opts.wrap: a command the helper runs under (prlimit ...); opts.log: a
+-- file that keeps everything the helper prints.
+function T.start(script, args, opts)
+	opts = opts or {}
+	local out = opts.log or os.tmpname()
+	local cmd = string.format("%s %s %s/%s --lualib_path='%s/?.lua' %s >%s 2>&1 & echo $!", opts.wrap or "",
+		T.silly, T.dir, script, T.dir, args or "", out)
 	local p = io.popen(cmd)
 	local pid = tonumber(p:read("l"))
 	p:close()
@@ -178,7 +181,9 @@ function T.start(script, args)
 		end
 		local addr = line and line:match("^ready (.*)$")
 		if addr then
-			os.remove(out)
+			if not opts.log then
+				os.remove(out)
+			end
 			return addr, pid
 		end
 		time.sleep(10)
