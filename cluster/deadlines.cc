@@ -7,7 +7,8 @@ Deadlines::Deadlines(EventLoop &loop, DeadlineListener &listener)
     : loop_(loop),
       calls_(listener, Kind::kCall),
       heartbeats_(listener, Kind::kHeartbeat),
-      handshakes_(listener, Kind::kHandshake) {}
+      handshakes_(listener, Kind::kHandshake),
+      frames_(listener, Kind::kFrame) {}
 
 uint64_t Deadlines::schedule(int timeout_ms, uint32_t session) {
   return loop_.add_timer(timeout_ms, &calls_, session);
@@ -18,7 +19,9 @@ void Deadlines::cancel(uint64_t handle) {
 }
 
 TimerId Deadlines::arm(SocketId link, LinkClock clock, int ms) {
-  Route *route = clock == LinkClock::kHeartbeat ? &heartbeats_ : &handshakes_;
+  Route *route = clock == LinkClock::kHeartbeat   ? &heartbeats_
+                 : clock == LinkClock::kHandshake ? &handshakes_
+                                                  : &frames_;
   return loop_.add_timer(ms, route, static_cast<uint64_t>(link));
 }
 
@@ -32,6 +35,7 @@ void Deadlines::Route::on_timer(TimerId, uint64_t arg) {
     case Kind::kCall: listener_.on_call_deadline(static_cast<uint32_t>(arg)); return;
     case Kind::kHeartbeat: listener_.on_link_deadline(static_cast<SocketId>(arg), LinkClock::kHeartbeat); return;
     case Kind::kHandshake: listener_.on_link_deadline(static_cast<SocketId>(arg), LinkClock::kHandshake); return;
+    case Kind::kFrame: listener_.on_link_deadline(static_cast<SocketId>(arg), LinkClock::kFrame); return;
   }
 }
 

@@ -1,6 +1,7 @@
 // Every timer of the cluster layer, in one place: the deadline of each call
-// (SessionTable schedules them here) and the two clocks of each link, its
-// heartbeat and the wait of its handshake. All are loop timers owned by
+// (SessionTable schedules them here) and the clocks of each link: its
+// heartbeat, the wait of its handshake, and the bound on a frame left
+// unfinished. All are loop timers owned by
 // this object; when one fires, the listener (the LinkTable) hears which
 // call or which link's clock it was, and acts. Nothing else in cluster/
 // adds a loop timer.
@@ -15,7 +16,7 @@
 namespace silly {
 namespace cluster {
 
-enum class LinkClock : uint8_t { kHeartbeat, kHandshake };
+enum class LinkClock : uint8_t { kHeartbeat, kHandshake, kFrame };
 
 class DeadlineListener {
  public:
@@ -46,7 +47,7 @@ class Deadlines final : public DeadlineScheduler {
  private:
   // One owner per kind of timer, so that a timer's argument is the session
   // or the link id as it is.
-  enum class Kind : uint8_t { kCall, kHeartbeat, kHandshake };
+  enum class Kind : uint8_t { kCall, kHeartbeat, kHandshake, kFrame };
   class Route final : public TimerOwner {
    public:
     Route(DeadlineListener &listener, Kind kind) : listener_(listener), kind_(kind) {}
@@ -61,6 +62,7 @@ class Deadlines final : public DeadlineScheduler {
   Route calls_;
   Route heartbeats_;
   Route handshakes_;
+  Route frames_;
 };
 
 }  // namespace cluster

@@ -39,12 +39,14 @@ Link::Link(LinkContext &context, SocketId id, const LinkOptions &options, bool i
       initiator_(initiator),
       heartbeat_ms_(options.heartbeat_ms),
       keepalive_s_(options.keepalive_s),
+      frame_timeout_ms_(options.frame_timeout_ms),
       last_heard_us_(monotonic_us()),
       reassembler_(options.max_payload) {}
 
 Link::~Link() {
   ctx_.deadlines.disarm(&heartbeat_);
   ctx_.deadlines.disarm(&handshake_clock_);
+  ctx_.deadlines.disarm(&frame_clock_);
 }
 
 void Link::start() {
@@ -121,39 +123,6 @@ bool Link::take_own(const Frame &f) {
     return true;
   }
   return f.cmd == kPongCmd;
-}
-
-void Link::on_deadline(LinkClock clock) {
-  if (clock == LinkClock::kHandshake) {
-    handshake_clock_ = 0;
-    apply(handshake_.expire());
-    return;
-  }
-  heartbeat_ = 0;
-  heartbeat();
-}
-
-void Link::heartbeat() {
-  int64_t silent_ms = idle_ms();
-  uint32_t agreed = handshake_.agreement().features;
-  // Judged only where a silence means something: the peer agreed to answer
-  // pings, or it has sent nothing at all since we connected and calls wait
-  // on it (an idle link to a node that knows no hello is not dead).
-  bool judged = (agreed & kFeatureHeartbeat) != 0 || (initiator_ && !heard_ && pending() > 0);
-  if (ping_unanswered_) stats_.pings_missed++;
-  ping_unanswered_ = false;
-  if (judged && silent_ms >= 3 * static_cast<int64_t>(heartbeat_ms_)) {
-    log_line(LogLevel::kWarn, "[cluster] link %lld: nothing heard for %lld ms, closing it", static_cast<long long>(id_),
-             static_cast<long long>(silent_ms));
-    end(-ETIMEDOUT);
-    return;
-  }
-  if ((agreed & kFeatureHeartbeat) != 0 && silent_ms >= heartbeat_ms_) {
-    queue_control(kPingCmd);
-    stats_.pings_sent++;
-    ping_unanswered_ = true;
-  }
-  heartbeat_ = ctx_.deadlines.arm(id_, LinkClock::kHeartbeat, heartbeat_ms_);
 }
 
 int Link::queue(const FrameParts &parts, const void *payload, size_t size) {
@@ -287,6 +256,7 @@ std::vector<uint32_t> Link::close() {
   phase_ = LinkPhase::kClosed;
   ctx_.deadlines.disarm(&heartbeat_);
   ctx_.deadlines.disarm(&handshake_clock_);
+  ctx_.deadlines.disarm(&frame_clock_);
   return ctx_.sessions.fail_link(id_);
 }
 
@@ -326,8 +296,10 @@ void Link::on_data(RingBuffer &in) {
   // As a batch: an end met while reading (a close from the sink, say)
   // waits for its end, since the sink may still hold payloads in the ring.
   in_batch_ = true;
+  uint64_t before = stats_.bytes_in;
   if (!handshake_.exclusive() || read_handshake(in)) read_batch(in);
   in_batch_ = false;
+  if (!ending()) note_partial(stats_.bytes_in != before, in.size());
   if (end_status_ && phase_ != LinkPhase::kClosed) end(*end_status_);
 }
 

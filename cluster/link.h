@@ -46,6 +46,10 @@ struct LinkOptions {
   Secret secret;
   // How long a link with a secret may take to authenticate.
   int handshake_ms = 5000;
+  // A frame begun but not finished within this long closes the link
+  // (ETIMEDOUT): a peer that sends half a frame and goes silent holds
+  // nothing for ever. On every link, the base wire's too; 0: off.
+  int frame_timeout_ms = 30000;
   // Offered in a hello (the connecting side) or accepted in one (the
   // listening side). A side with none of them never sends a hello; it
   // answers one with an ack that accepts nothing.
@@ -220,6 +224,10 @@ class Link final {
   // false for a frame the sink should see.
   bool take_own(const Frame &f);
   void heartbeat();
+  // After a read: whether a frame is left unfinished in the ring, and
+  // since when; arms the frame clock for it.
+  void note_partial(bool progress, size_t left);
+  void frame_deadline();
   int send_raw(const std::string &frames);
   int queue_control(uint32_t cmd);
   // A payload too large for one frame: copied, then sent chunk by chunk as
@@ -248,8 +256,12 @@ class Link final {
   bool ping_unanswered_ = false;
   int heartbeat_ms_;
   int keepalive_s_;
+  int frame_timeout_ms_;
   TimerId heartbeat_ = 0;
   TimerId handshake_clock_ = 0;
+  TimerId frame_clock_ = 0;
+  // When the oldest unfinished frame in the ring began; 0: none.
+  int64_t partial_since_us_ = 0;
   // Set by end() while a batch reads the ring: the end comes after it.
   std::optional<int> end_status_;
   int64_t last_heard_us_ = 0;

@@ -158,8 +158,8 @@ int l_dispatch(lua_State *L) {
 }
 
 // The link options from idx on: heartbeat ms, keepalive seconds (0: off),
-// largest payload taken, secret (nil: none), handshake ms; and checks the
-// TLS context that follows them.
+// largest payload taken, secret (nil: none), handshake ms, frame timeout
+// ms (0: off); and checks the TLS context that follows them.
 cluster::LinkOptions check_options(lua_State *L, int idx) {
   cluster::LinkOptions o;
   o.heartbeat_ms = static_cast<int>(luaL_optinteger(L, idx, 0));
@@ -168,32 +168,34 @@ cluster::LinkOptions check_options(lua_State *L, int idx) {
   luaL_argcheck(L, max > 0 && max <= 0x7fffffff, idx + 2, "maxpayload out of range");
   o.max_payload = static_cast<size_t>(max);
   o.handshake_ms = static_cast<int>(luaL_optinteger(L, idx + 4, o.handshake_ms));
+  o.frame_timeout_ms = static_cast<int>(luaL_optinteger(L, idx + 5, o.frame_timeout_ms));
   size_t n = 0;
   const char *secret = luaL_optlstring(L, idx + 3, nullptr, &n);
-  check_tls_context(L, idx + 5);
+  check_tls_context(L, idx + 6);
   // Nothing raises past this point: Lua errors would skip the destructors.
   if (secret != nullptr) o.secret = std::make_shared<const std::string>(secret, n);
   return o;
 }
 
 // listen(addr, backlog, heartbeat, keepalive, maxpayload, secret, handshake,
-// tls context) -> fd | nil, err
+// frame timeout, tls context) -> fd | nil, err
 int l_listen(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, true, &addr)) return 2;
   int backlog = static_cast<int>(luaL_optinteger(L, 2, 128));
   cluster::LinkOptions options = check_options(L, 3);  // the last that may raise
-  return push_id(L, binding(L).links().listen(addr, backlog, options, opt_tls_context(L, 8)));
+  return push_id(L, binding(L).links().listen(addr, backlog, options, opt_tls_context(L, 9)));
 }
 
 // connect(addr, timeout_ms, heartbeat, keepalive, maxpayload, secret,
-// handshake, tls context) -> fd | nil, err; on_connect(fd, status) follows.
+// handshake, frame timeout, tls context) -> fd | nil, err; on_connect(fd,
+// status) follows.
 int l_connect(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, false, &addr)) return 2;
   int timeout = static_cast<int>(luaL_checkinteger(L, 2));
   cluster::LinkOptions options = check_options(L, 3);  // the last that may raise
-  return push_id(L, binding(L).links().connect(addr, timeout, options, opt_tls_context(L, 8)));
+  return push_id(L, binding(L).links().connect(addr, timeout, options, opt_tls_context(L, 9)));
 }
 
 // close(fd) -> {sessions that were pending} for a link; true for a

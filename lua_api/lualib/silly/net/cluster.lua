@@ -302,11 +302,16 @@ local function check_conf(conf)
 	if mtype(handshake) ~= "integer" or handshake <= 0 then
 		error("cluster.new: conf.handshake must be a positive integer (ms), got " .. tostring(handshake), 3)
 	end
+	local frame_timeout = conf.frame_timeout or 30000
+	if mtype(frame_timeout) ~= "integer" or frame_timeout < 0 then
+		error("cluster.new: conf.frame_timeout must be a non-negative integer (ms, 0: off), got " ..
+			tostring(frame_timeout), 3)
+	end
 	if conf.name ~= nil and type(conf.name) ~= "string" then
 		error("cluster.new: conf.name must be a string, got " .. type(conf.name), 3)
 	end
 	local s = {timeout = timeout, heartbeat = conf.heartbeat or 0, keepalive = conf.keepalive or 0,
-		maxpayload = maxpayload, secret = secret, handshake = handshake}
+		maxpayload = maxpayload, secret = secret, handshake = handshake, frame_timeout = frame_timeout}
 	if conf.tls ~= nil then
 		s.tls_server, s.tls_client = tls_contexts(conf.tls, handshake)
 	end
@@ -322,7 +327,7 @@ function Instance:listen(addr, backlog)
 		error("cluster.listen: conf.tls needs cert and key to listen", 2)
 	end
 	local fd, err = cc.listen(addr, backlog or 128, s.heartbeat, s.keepalive, s.maxpayload, s.secret, s.handshake,
-		s.tls_server)
+		s.frame_timeout, s.tls_server)
 	if not fd then
 		return nil, err
 	end
@@ -343,7 +348,8 @@ local function connect(self, fname, addr, peer)
 	local s = self.__settings
 	local rec = {inst = self, addr = addr, peer = peer}
 	local fd, err = net._connect(fname, link_records, rec, function()
-		return cc.connect(target, s.timeout, s.heartbeat, s.keepalive, s.maxpayload, s.secret, s.handshake, s.tls_client)
+		return cc.connect(target, s.timeout, s.heartbeat, s.keepalive, s.maxpayload, s.secret, s.handshake,
+			s.frame_timeout, s.tls_client)
 	end, describe_failure)
 	if not fd then
 		return nil, err
