@@ -125,6 +125,7 @@ void SocketManager::reclaim_ring(RingBuffer &ring) {
     ring.clear();
     spare_rings_.push_back(std::move(ring));
   } else {
+    if (ring.capacity() >= kBigRing) big_released_ += ring.capacity();
     ring.shrink_if_idle(0);
   }
 }
@@ -244,8 +245,10 @@ int SocketManager::consumed(SocketId id) {
   Socket *s = find(id);
   if (s == nullptr) return kErrUnknownSocket;
   reclaim_ring(s->in);
-  if (s->read_want <= s->in.size()) s->read_want = 0;  // that reader was served
-  return resume_read(id, s->read_want);
+  // Whoever took bytes was the reader waiting (one a socket), now served:
+  // the socket is back to its own limit, not the size of that read.
+  s->read_want = 0;
+  return resume_read(id, 0);
 }
 
 int SocketManager::set_send_limit(SocketId id, size_t limit) {

@@ -82,8 +82,12 @@ class StreamFilter {
   // What they decrypt to is appended to `plain`, what the peer must get
   // (handshake records, alerts) to `wire`. Returns 1 when the handshake
   // completed in this call, 0 otherwise, kErrPeerClosed once the peer
-  // ended the session, or kErrTls (reason() says why).
+  // ended the session, or kErrTls (reason() says why). A peer may finish
+  // the handshake and end the session in the same bytes: take() returns 1
+  // then, and peer_closed() says the rest.
   virtual int take(const uint8_t *data, size_t n, RingBuffer &plain, RingBuffer &wire) = 0;
+  // The peer ended the session (its close_notify came).
+  virtual bool peer_closed() const = 0;
   // Moves all of `plain` into `wire` as records; only once established.
   virtual int seal(RingBuffer &plain, RingBuffer &wire) = 0;
   // The record that tells the peer the session ends, before a close.
@@ -142,8 +146,8 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   // A reader waits for `want` bytes in the receive ring: reading goes on
   // until the ring holds that many, even past the read limit.
   int resume_read(SocketId id, size_t want = 0);
-  // The owner took bytes out of the receive ring: reading resumes if the
-  // ring is now below the limit (and a reader's want is met).
+  // The owner took bytes out of the receive ring, serving the reader that
+  // waited: reading resumes if the ring is now below the limit.
   int consumed(SocketId id);
   int set_send_limit(SocketId id, size_t limit);
   // on_writable follows the next time the send queue empties.
@@ -161,6 +165,16 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   // The most sockets open at once since the previous call (or since the
   // start); the next call starts from today's count. Sampling count() once
   // a second misses a wave shorter than that.
+  // Bytes of large buffers (a ring of kBigRing or more) given back since
+  // the last call: a read of a big message has ended, and the runtime may
+  // hand the pages back to the system now rather than at the allocator's
+  // next decay, which an idle process never reaches.
+  static constexpr size_t kBigRing = 8u << 20;
+  size_t take_big_released() {
+    size_t n = big_released_;
+    big_released_ = 0;
+    return n;
+  }
   size_t take_peak() {
     size_t p = peak_;
     peak_ = sockets_.size();
@@ -239,7 +253,8 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   EventLoop &loop_;
   SocketOptions options_;
   std::unordered_map<SocketId, std::unique_ptr<Socket>> sockets_;
-  size_t peak_ = 0;  // see take_peak()
+  size_t peak_ = 0;          // see take_peak()
+  size_t big_released_ = 0;  // see take_big_released()
   std::vector<SocketId> dirty_;
   std::vector<SocketId> reread_;
   std::vector<RingBuffer> spare_rings_;

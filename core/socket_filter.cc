@@ -44,7 +44,7 @@ int SocketManager::filter_input(SocketId id, const uint8_t *data, size_t n) {
     s = find(id);
     if (s == nullptr || s->state != kOpen) return 0;
   }
-  return rc == kErrPeerClosed ? -1 : 1;
+  return rc == kErrPeerClosed || f.filter->peer_closed() ? -1 : 1;
 }
 
 void SocketManager::filter_established(Socket *s) {

@@ -117,6 +117,7 @@ class TlsFilter final : public StreamFilter {
   int seal(RingBuffer &plain, RingBuffer &wire) override;
   void shutdown(RingBuffer &wire) override;
   bool established() const override { return established_; }
+  bool peer_closed() const override { return peer_closed_; }
   std::string reason() const override { return reason_; }
 
  private:
@@ -133,6 +134,7 @@ class TlsFilter final : public StreamFilter {
   bool server_;
   bool heard_ = false;  // any byte arrived from the peer
   bool established_ = false;
+  bool peer_closed_ = false;
   std::string reason_;
 };
 
@@ -239,7 +241,14 @@ int TlsFilter::take(const uint8_t *data, size_t n, RingBuffer &plain, RingBuffer
     int e = SSL_get_error(ssl_, r);
     if (e == SSL_ERROR_WANT_READ && in_size_ == 0) break;
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) continue;
-    result = e == SSL_ERROR_ZERO_RETURN ? kErrPeerClosed : failed(r);
+    if (e == SSL_ERROR_ZERO_RETURN) {
+      // Established in this same call, the stream still reaches its owner
+      // (who then reads the end); before, the end alone is news.
+      peer_closed_ = true;
+      if (result != 1) result = kErrPeerClosed;
+    } else {
+      result = failed(r);
+    }
     break;
   }
   wire_ = nullptr;

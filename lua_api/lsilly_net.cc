@@ -101,6 +101,8 @@ struct ScriptOwners : HostPart {
 };
 
 constexpr char kPartName[] = "silly.net.c";
+// The least a line reader past the socket's limit may read ahead.
+constexpr size_t kLineReadAhead = 64u << 10;
 
 ScriptOwner *owner_of(lua_State *L, lua_Integer kind) {
   auto *part = static_cast<ScriptOwners *>(LuaHost::from(L)->part(kPartName));
@@ -327,13 +329,18 @@ int l_limit(lua_State *L) {
 }
 
 // resume(id [, want]): a reader waits for `want` bytes in the ring; a
-// negative want: one byte more than the ring holds (a line reader whose
-// line is longer than the limit).
+// negative want: more than the ring holds, a line reader whose line is
+// longer than the limit. That one is let read twice what it has (at least
+// a read chunk more), so that a long line takes a few turns, each scanning
+// the ring once, not one turn and one scan per byte.
 int l_resume(lua_State *L) {
   SocketId id = check_id(L, 1);
   lua_Integer want = luaL_optinteger(L, 2, 0);
   size_t bytes = want > 0 ? static_cast<size_t>(want) : 0;
-  if (want < 0) bytes = buffered(L, id) + 1;
+  if (want < 0) {
+    size_t have = buffered(L, id);
+    bytes = have + (have > kLineReadAhead ? have : kLineReadAhead);
+  }
   sockets(L).resume_read(id, bytes);
   return 0;
 }
@@ -357,6 +364,12 @@ int l_isalive(lua_State *L) {
 
 int l_count(lua_State *L) {
   lua_pushinteger(L, static_cast<lua_Integer>(sockets(L).count()));
+  return 1;
+}
+
+// bigfreed() -> bytes of large socket buffers given back since the last call.
+int l_bigfreed(lua_State *L) {
+  lua_pushinteger(L, static_cast<lua_Integer>(sockets(L).take_big_released()));
   return 1;
 }
 
@@ -436,6 +449,7 @@ int open_silly_net(lua_State *L) {
       {"resume", l_resume},
       {"sender", l_sender},
       {"peak", l_peak},
+      {"bigfreed", l_bigfreed},
       {"sendlimit", l_sendlimit},
       {"isalive", l_isalive},
       {"count", l_count},

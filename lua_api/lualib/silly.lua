@@ -324,6 +324,38 @@ end
 -- after several waves at the same settled point, whenever the tick came.
 M._after_wave = after_wave
 
+-- A big transient buffer (a 64 MiB line read, a large message built) is
+-- garbage the generational collector's steps may never reach on an idle
+-- node, and pages the allocator keeps until its next decay, which an idle
+-- process never reaches. So a full collection and a purge follow when,
+-- since the last full collection, the heap grew by BIG_KB and by half, or
+-- a socket gave back a buffer of 8 MiB or more. One that frees little (the
+-- heap is big and live) makes the next wait twice as long, up to 64 s, so
+-- a node that keeps a big heap is not collected in full every second.
+local BIG_KB = 16 * 1024
+local settled_kb = 0 -- the heap after the last full collection
+local full_wait, full_next = 1, 0 -- ticks
+
+local function collect_big(bigfreed)
+	full_next = full_next - 1
+	local kb = collectgarbage("count")
+	local grew = kb - settled_kb >= BIG_KB and kb >= settled_kb * 1.5
+	if not (grew or bigfreed) or full_next > 0 then
+		return false
+	end
+	collectgarbage("collect")
+	local after = collectgarbage("count")
+	c.purge()
+	if kb - after < (kb - settled_kb) / 2 then
+		full_wait = math.min(full_wait * 2, 64)
+	else
+		full_wait = 1
+	end
+	full_next = full_wait
+	settled_kb = after
+	return true
+end
+
 local function gc_tick()
 	local nc = require "silly.net.c"
 	local n, peak = nc.count(), nc.peak() -- peak: since the last tick
@@ -334,7 +366,8 @@ local function gc_tick()
 	if not falling and sockets_peak - n >= 1000 and n <= sockets_peak * 3 // 4 then
 		after_wave()
 		sockets_peak = n
-	else
+		settled_kb = collectgarbage("count")
+	elseif not collect_big(nc.bigfreed() > 0) then
 		collectgarbage("step")
 	end
 	sockets_seen = n

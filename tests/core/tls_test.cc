@@ -42,6 +42,7 @@ class Recorder : public SocketOwner {
   void on_connect(SocketId id, int err) override {
     connected[id] = err;
     if (err != 0) failure[id] = sm_.last_failure();
+    if (err == 0 && close_on_connect) sm_.close(id);
   }
   void on_data(SocketId id, RingBuffer &in) override {
     std::string s(in.size(), '\0');
@@ -57,6 +58,7 @@ class Recorder : public SocketOwner {
 
   SocketManager &sm_;
   bool echo = false;
+  bool close_on_connect = false;
   std::vector<SocketId> accepted;
   std::map<SocketId, int> connected;
   std::map<SocketId, std::string> received;
@@ -148,6 +150,24 @@ TEST_F(TlsTest, EchoesAfterTheHandshakeAndTheOwnerMeetsOnlyEstablishedStreams) {
   SocketId s = server_.accepted[0];
   ASSERT_TRUE(spin([&] { return server_.closed.count(s) != 0; }));
   EXPECT_EQ(server_.closed[s], 0);
+}
+
+// The client's Finished and its close_notify leave in one write, so the
+// server's handshake completes and the session ends in the same read: the
+// owner still meets the stream, then its end, and nothing is left behind.
+TEST_F(TlsTest, AClientThatClosesRightAfterItsHandshakeIsStillAcceptedThenClosed) {
+  int port = listen(server_config());
+  client_.close_on_connect = true;
+  size_t before = sockets_.count();
+  SocketId c = connect(port, client_config());
+  ASSERT_TRUE(spin([&] { return client_.connected.count(c) != 0; }));
+  ASSERT_EQ(client_.connected[c], 0) << client_.failure[c];
+  ASSERT_TRUE(spin([&] { return server_.accepted.size() == 1; }));
+  SocketId s = server_.accepted[0];
+  ASSERT_TRUE(spin([&] { return server_.closed.count(s) != 0; }));
+  EXPECT_EQ(server_.closed[s], 0);  // an orderly end
+  sockets_.close(s);
+  ASSERT_TRUE(spin([&] { return sockets_.count() == before; }));
 }
 
 TEST_F(TlsTest, BytesQueuedBeforeTheHandshakeEndsLeaveAfterIt) {

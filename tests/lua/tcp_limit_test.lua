@@ -1,7 +1,10 @@
 -- tcp.limit with reads larger than the limit, reads that drain a paused
 -- socket, and reads of a closed socket (scripts of the original framework
--- rely on all three).
+-- rely on all three); after a read past the limit the socket keeps to its
+-- limit again; a line far past the limit is read in a few turns, not one
+-- byte a turn; and the memory of a huge line comes back once it is read.
 local silly = require "silly"
+local c = require "silly.c"
 local time = require "silly.time"
 local tcp = require "silly.net.tcp"
 local T = require "testaux"
@@ -51,6 +54,83 @@ T.run(function()
 	T.eq(tcp.readall(fd), ("d"):rep(1024), "the next 1024 came in after the drain")
 	tcp.close(fd)
 	tcp.close(lid)
+
+	-- 4. After a read past the limit, the limit holds again (it used to stay
+	-- at the size of that read).
+	lid, addr = writer({("e"):rep(2048), ("f"):rep(4096)})
+	fd = T.ok(tcp.connect(addr))
+	tcp.limit(fd, 1024)
+	T.eq(#T.ok(tcp.read(fd, 2048)), 2048, "a read of twice the limit")
+	time.sleep(300) -- the next 4096 bytes are sent; reading pauses at the limit
+	T.eq(tcp.recvsize(fd), 1024, "back to the limit after the big read")
+	tcp.close(fd)
+	tcp.close(lid)
+
+	-- 5. A 2 MiB line at a 1 MiB limit is read at once (it took a loop turn
+	-- and a scan of the ring per byte past the limit: over 50 s).
+	local big = ("z"):rep(2 << 20)
+	lid = T.ok(tcp.listen("127.0.0.1:0", function(cfd)
+		tcp.write(cfd, big .. "\n")
+		time.sleep(5000)
+		tcp.close(cfd)
+	end))
+	fd = T.ok(tcp.connect(tcp.sockname(lid)))
+	tcp.limit(fd, 1 << 20)
+	local t0 = time.monotonic()
+	line = T.ok(tcp.readline(fd), "a 2 MiB line past a 1 MiB limit")
+	local took = time.monotonic() - t0
+	print(string.format("a 2 MiB line at a 1 MiB limit: %d ms", took))
+	T.eq(#line, (2 << 20) + 1)
+	T.le(took, 5000, "read within 5 s")
+	tcp.close(fd)
+	tcp.close(lid)
+	line, big = nil, nil
+
+	-- 6. The memory of a 64 MiB line comes back after it was read: the
+	-- node is idle afterwards, and no allocation would trigger a collection.
+	local function rss_mb()
+		for l in io.lines("/proc/self/status") do
+			local v = l:match("^VmRSS:%s+(%d+)")
+			if v then
+				return tonumber(v) / 1024
+			end
+		end
+	end
+	collectgarbage("collect")
+	c.purge()
+	local idle = rss_mb()
+	local got
+	lid = T.ok(tcp.listen("127.0.0.1:0", function(cfd)
+		tcp.limit(cfd, 1 << 20)
+		local l = tcp.readline(cfd)
+		got = l and #l
+		tcp.close(cfd)
+	end))
+	fd = T.ok(tcp.connect(tcp.sockname(lid)))
+	do
+		local chunk = ("w"):rep(1 << 20)
+		for _ = 1, 64 do
+			T.ok(tcp.write(fd, chunk))
+			while tcp.sendsize(fd) > (8 << 20) do
+				time.sleep(1)
+			end
+		end
+		T.ok(tcp.write(fd, "\n"))
+	end
+	while not got do
+		time.sleep(10)
+	end
+	T.eq(got, (64 << 20) + 1, "the 64 MiB line was read")
+	tcp.close(fd)
+	tcp.close(lid)
+	local t1 = time.monotonic()
+	local now = rss_mb()
+	while now > idle + 16 and time.monotonic() - t1 < 30000 do
+		time.sleep(100)
+		now = rss_mb()
+	end
+	print(string.format("RSS: %.1f MB idle, %.1f MB %d ms after a 64 MiB line", idle, now, time.monotonic() - t1))
+	T.le(now, idle + 16, "memory comes back after a huge read")
 
 	-- 3. readall of a closed or unknown socket says so, as read does.
 	local r, err = tcp.readall(fd)

@@ -132,7 +132,8 @@ end
 -- Takes what `take(fd, arg)` (cread or creadline) finds buffered, waiting
 -- for more bytes until it finds it or the stream ends. While a read waits,
 -- reading goes on (past the socket's limit() if need be) until the ring
--- holds the bytes asked for; a readline, one byte more than it holds.
+-- holds the bytes asked for; a readline, twice what it holds (64 KiB more
+-- at least).
 -- A server holds one task blocked here per idle connection. Lua gives each
 -- C call 20 free slots, and a task's stack starts with 40: the handler's
 -- frame, this one and the deepest C call from it must fit, or Lua doubles
