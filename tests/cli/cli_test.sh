@@ -39,6 +39,22 @@ check "a bad --metrics address exits 1 (got $rc)" $([ $rc -eq 1 ]; echo $?)
 check "and says why" $(echo "$err" | grep -q -- "--metrics=nonsense: address needs a port"; echo $?)
 "$silly" -h | grep -q -- "--metrics=ADDR"; check "--help lists --metrics" $?
 
+# A cluster listener anyone may reach without a secret or TLS is warned of.
+cat >open.lua <<'EOF'
+local cluster = require "silly.net.cluster"
+local env = require "silly.env"
+local c = cluster.new {marshal = function(_, cmd, b) return cmd, b end, unmarshal = function() end,
+  call = function() end, close = function() end, secret = env.get("secret")}
+assert(c.listen(env.get("addr")))
+require("silly").exit(0)
+EOF
+out=$("$silly" open.lua --addr=0.0.0.0:0 2>&1)
+check "an open cluster listener is warned of" $(echo "$out" | grep -q "without secret or tls"; echo $?)
+out=$("$silly" open.lua --addr=127.0.0.1:0 2>&1)
+check "a loopback listener is not" $( ! echo "$out" | grep -q "without secret or tls"; echo $?)
+out=$("$silly" open.lua --addr=0.0.0.0:0 --secret=s3cret 2>&1)
+check "nor one with a secret" $( ! echo "$out" | grep -q "without secret or tls"; echo $?)
+
 # The command raises its soft descriptor limit to the hard one, and says so.
 cat >nofile.lua <<'EOF'
 local f = io.popen("prlimit --pid $PPID --nofile --output SOFT --noheadings")

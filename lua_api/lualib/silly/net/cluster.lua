@@ -13,6 +13,7 @@ local net = require "silly.net"
 local cc = require "silly.cluster.c"
 local nc = require "silly.net.c"
 local tc = require "silly.tls.c"
+local logger = require "silly.logger"
 local logwriteat = require("silly.logger.c").writeat
 local peers = require "silly.net.cluster.peer"
 local services = require "silly.net.cluster.service"
@@ -318,6 +319,17 @@ local function check_conf(conf)
 	return s
 end
 
+-- A listener that anyone who reaches it may call: said once, at listen.
+local function warn_if_open(fd, addr)
+	local bound = nc.sockname(fd) or addr
+	local host = bound:match("^%[(.*)%]:%d+$") or bound:match("^(.*):%d+$") or bound
+	if host:match("^127%.") or host == "::1" or host == "localhost" then
+		return
+	end
+	logger.warn("[cluster] listening on " .. bound .. " without secret or tls: anyone who can reach it can " ..
+		"call every handler (set conf.secret or conf.tls)")
+end
+
 function Instance:listen(addr, backlog)
 	if type(addr) ~= "string" then
 		error("cluster.listen: address string expected, got " .. type(addr), 2)
@@ -332,6 +344,9 @@ function Instance:listen(addr, backlog)
 		return nil, err
 	end
 	add_link(fd, {inst = self, addr = addr, listener = true})
+	if not (s.secret or s.tls_server) then
+		warn_if_open(fd, addr)
+	end
 	return fd
 end
 
