@@ -80,11 +80,13 @@ Reassembler::Result Reassembler::take(const Frame &f) {
   return Result::kMessage;
 }
 
-void ChunkQueue::push(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *payload,
-                      size_t size) {
+void ChunkQueue::push(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *prefix,
+                      size_t prefix_size, const void *payload, size_t size) {
   Outgoing m;
-  m.payload.assign(static_cast<const char *>(payload), size);
-  m.header = encode_chunk_header(static_cast<uint32_t>(size), cmd, traceid);
+  m.payload.reserve(prefix_size + size);
+  if (prefix_size > 0) m.payload.append(static_cast<const char *>(prefix), prefix_size);
+  m.payload.append(static_cast<const char *>(payload), size);
+  m.header = encode_chunk_header(static_cast<uint32_t>(m.payload.size()), cmd, traceid);
   m.flags = response ? kChunkResponse : 0;
   m.session = session;
   queue_.push_back(std::move(m));

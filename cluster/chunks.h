@@ -85,7 +85,9 @@ class ChunkQueue {
   // At most this much of the large payloads waits in the send queue.
   static constexpr size_t kWindow = 256u << 10;
 
-  void push(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *payload, size_t size);
+  // prefix (prefix_size bytes) goes before the payload, as part of it.
+  void push(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *prefix, size_t prefix_size,
+            const void *payload, size_t size);
   // Queues chunks on socket `id` while its send queue is under kWindow and
   // asks to hear when it drains if any are left; the bytes it queued.
   uint64_t pump(SocketManager &sockets, SocketId id);

@@ -36,6 +36,9 @@ struct Frame {
   // Set by a Link on a response carrying kRemoteErrorMarker; the payload is
   // then the error text after the marker.
   bool remote_error = false;
+  // A request's deadline (ms since the Unix epoch), set by a Link that
+  // agreed to kFeatureDeadline (cluster/hello.h); 0: none.
+  uint64_t deadline_ms = 0;
 };
 
 // Builds frames in a caller's buffer: the length and trailer go into

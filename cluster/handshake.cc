@@ -68,13 +68,13 @@ Handshake::Step Handshake::up(bool consumed) {
   return s;
 }
 
-Handshake::Step Handshake::fail(std::string why) {
+Handshake::Step Handshake::fail(std::string why, int status) {
   state_ = State::kFailed;
   auth_.reset();
   Step s;
   s.result = Result::kFail;
   s.why = std::move(why);
-  s.status = -EACCES;
+  s.status = status;
   return s;
 }
 
@@ -184,6 +184,9 @@ Handshake::Step Handshake::take_proof(const Frame &f) {
 
 Handshake::Step Handshake::expire() {
   if (!running() || state_ == State::kMaybeHello) return Step();
+  if (auth_ == nullptr && config_.require_ack) {
+    return fail("no answer to the hello within " + std::to_string(kHelloWaitMs) + " ms", -ETIMEDOUT);
+  }
   if (auth_ == nullptr) return up();  // no answer: a peer on the base wire
   return fail("not through within " + std::to_string(config_.handshake_ms) + " ms");
 }

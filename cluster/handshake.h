@@ -12,6 +12,7 @@
 //   a side with no option:                   up at once, never sends a hello
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -38,6 +39,11 @@ struct HandshakeConfig {
   uint32_t max_payload = static_cast<uint32_t>(kMaxRequestPayload);
   Secret secret;
   int handshake_ms = 5000;  // the whole handshake, with a secret
+  // Connecting side: the hello must be answered within kHelloWaitMs, or
+  // the link fails (-ETIMEDOUT) instead of falling back to the base wire.
+  // For a peer known to answer hellos: its process may be stopped, with
+  // only the kernel's backlog taking connections.
+  bool require_ack = false;
 };
 
 class Handshake {
@@ -49,7 +55,8 @@ class Handshake {
   enum class Result {
     kContinue,  // still running
     kUp,        // through: agreement() holds; the link may carry calls
-    kFail,      // refused: why; the link closes with status (-EACCES)
+    kFail,      // refused: why; the link closes with status (-EACCES, or
+                // -ETIMEDOUT for a hello that had to be answered)
   };
   struct Step {
     Result result = Result::kContinue;
@@ -101,7 +108,7 @@ class Handshake {
     kFailed,
   };
   Step up(bool consumed = true);
-  Step fail(std::string why);
+  Step fail(std::string why, int status = -EACCES);
   Step take_ack(const Frame &f, SessionTable &sessions);
   Step take_hello(const Frame &f);
   Step take_proof(const Frame &f);

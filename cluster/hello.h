@@ -10,6 +10,7 @@
 //   pong:   request, cmd kPongCmd, session 0, empty payload
 //   chunk:  request, cmd kChunkCmd: a piece of one large payload
 //           (cluster/chunks.h)
+//   deadline: with kFeatureDeadline, a prefix of every request's payload
 #pragma once
 
 #include <cstddef>
@@ -29,7 +30,14 @@ constexpr uint32_t kAuthCmd = 0xfffffff4u;  // the connecting side's proof (clus
 constexpr uint32_t kFeatureHeartbeat = 1u << 0;  // ping and pong
 constexpr uint32_t kFeatureLarge = 1u << 1;      // payloads beyond one frame
 constexpr uint32_t kFeatureAuth = 1u << 2;       // shared-secret proofs follow the hello
-constexpr uint32_t kFeatureKnown = kFeatureHeartbeat | kFeatureLarge | kFeatureAuth;
+constexpr uint32_t kFeatureDeadline = 1u << 3;   // requests carry their caller's deadline
+constexpr uint32_t kFeatureKnown = kFeatureHeartbeat | kFeatureLarge | kFeatureAuth | kFeatureDeadline;
+
+// On a link that agreed to kFeatureDeadline, the payload of every request
+// (not of the extension frames) starts with its deadline: u64 LE, ms since
+// the Unix epoch on the caller's wall clock, 0 for none (a one-way send).
+// The payload the handler sees follows it.
+constexpr size_t kDeadlineSize = 8;
 
 // "\xffSILLY" + version + features + max payload: 14 bytes, which the
 // authentication's nonce and proof may follow (cluster/auth.h).

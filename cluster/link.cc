@@ -41,7 +41,7 @@ Link::Link(LinkContext &context, SocketId id, const LinkOptions &options, bool i
       keepalive_s_(options.keepalive_s),
       frame_timeout_ms_(options.frame_timeout_ms),
       last_heard_us_(monotonic_us()),
-      reassembler_(options.max_payload) {}
+      reassembler_(options.max_payload + kDeadlineSize) {}
 
 Link::~Link() {
   ctx_.deadlines.disarm(&heartbeat_);
@@ -69,7 +69,7 @@ void Link::apply(Handshake::Step step) {
   if (step.result == Handshake::Result::kUp) {
     go_up();
   } else if (step.result == Handshake::Result::kFail) {
-    refuse(step.why);
+    refuse(step.why, step.status);
   }
 }
 
@@ -85,10 +85,10 @@ void Link::go_up() {
   ctx_.events.link_up(*this);
 }
 
-void Link::refuse(const std::string &why) {
+void Link::refuse(const std::string &why, int status) {
   ctx_.deadlines.disarm(&handshake_clock_);
-  ctx_.events.link_refused(*this, why);
-  end(-EACCES);
+  ctx_.events.link_refused(*this, why, status);
+  end(status);
 }
 
 int Link::send_raw(const std::string &frames) {
@@ -139,23 +139,21 @@ int Link::queue(const FrameParts &parts, const void *payload, size_t size) {
 
 size_t Link::limit(bool response) const {
   const Agreement &a = handshake_.agreement();
+  // A peer that takes large payloads takes its limit and a request's
+  // deadline besides; in one base frame the deadline takes its room.
   if ((a.features & kFeatureLarge) != 0) return a.peer_max;
-  return response ? kMaxResponsePayload : kMaxRequestPayload;
+  size_t prefix = !response && (a.features & kFeatureDeadline) != 0 ? kDeadlineSize : 0;
+  return response ? kMaxResponsePayload : kMaxRequestPayload - prefix;
 }
 
 int64_t Link::call(uint32_t cmd, uint64_t traceid, const void *payload, size_t size, int timeout_ms) {
-  FrameParts parts;
   if (phase_ == LinkPhase::kClosed) return kErrUnknownSocket;
   if (size > limit(false)) return -EMSGSIZE;
   SessionTable &sessions = ctx_.sessions;
   uint32_t session = sessions.open(id_, timeout_ms, ctx_.observing ? monotonic_us() : 0);
-  int rc;
-  if (size > kMaxRequestPayload) {
-    rc = queue_large(false, session, cmd, traceid, payload, size);
-  } else {
-    make_request(session, cmd, traceid, size, &parts);
-    rc = queue(parts, payload, size);
-  }
+  uint64_t deadline = 0;
+  if ((agreed() & kFeatureDeadline) != 0) deadline = static_cast<uint64_t>(wall_us() / 1000 + timeout_ms);
+  int rc = queue_request(session, cmd, traceid, deadline, payload, size);
   if (rc != 0) {
     sessions.finish(session);  // refused: nothing may stay pending
     return rc;
@@ -165,26 +163,75 @@ int64_t Link::call(uint32_t cmd, uint64_t traceid, const void *payload, size_t s
 }
 
 int Link::send(uint32_t cmd, uint64_t traceid, const void *payload, size_t size) {
-  FrameParts parts;
   if (size > limit(false)) return -EMSGSIZE;
-  uint32_t session = ctx_.sessions.next_unregistered();
-  if (size > kMaxRequestPayload) return queue_large(false, session, cmd, traceid, payload, size);
-  make_request(session, cmd, traceid, size, &parts);
-  return queue(parts, payload, size);
+  return queue_request(ctx_.sessions.next_unregistered(), cmd, traceid, 0, payload, size);
+}
+
+int Link::queue_request(uint32_t session, uint32_t cmd, uint64_t traceid, uint64_t deadline_ms, const void *payload,
+                        size_t size) {
+  uint8_t prefix[kDeadlineSize];
+  size_t prefix_size = 0;
+  if ((agreed() & kFeatureDeadline) != 0) {
+    for (size_t i = 0; i < kDeadlineSize; i++) prefix[i] = static_cast<uint8_t>(deadline_ms >> (8 * i));
+    prefix_size = kDeadlineSize;
+  }
+  if (prefix_size + size > kMaxRequestPayload) {
+    return queue_large(false, session, cmd, traceid, prefix, prefix_size, payload, size);
+  }
+  if (phase_ == LinkPhase::kClosed) return kErrUnknownSocket;
+  FrameParts parts;
+  make_request(session, cmd, traceid, prefix_size + size, &parts);
+  struct iovec iov[4] = {
+      {const_cast<uint8_t *>(parts.head), kLengthSize},
+      {prefix, prefix_size},
+      {const_cast<void *>(payload), size},
+      {const_cast<uint8_t *>(parts.tail), parts.tail_size},
+  };
+  int rc = ctx_.sockets.sendv(id_, iov, 4);
+  if (rc == 0) stats_.bytes_out += kLengthSize + prefix_size + size + parts.tail_size;
+  return rc;
+}
+
+bool Link::admit_request(Frame *f) {
+  return (agreed() & kFeatureDeadline) == 0 || admit(f, caller_gone_);
+}
+
+bool Link::admit(Frame *f, bool caller_gone) {
+  if (f->size < kDeadlineSize) {
+    log_line(LogLevel::kError, "[cluster] link %lld: a request without its deadline, closing it",
+             static_cast<long long>(id_));
+    end(-EPROTO);
+    return false;
+  }
+  uint64_t deadline = 0;
+  for (size_t i = 0; i < kDeadlineSize; i++) deadline |= static_cast<uint64_t>(f->payload[i]) << (8 * i);
+  f->payload += kDeadlineSize;
+  f->size -= kDeadlineSize;
+  f->deadline_ms = deadline;
+  if (deadline == 0) return true;  // a send: no one waits for it
+  // The caller was told "timeout" or "closed" and reads no answer: what
+  // the request would do now (a purchase, say) is not what it asked for.
+  bool late = static_cast<int64_t>(deadline) < wall_us() / 1000;
+  if (!late && !caller_gone) return true;
+  stats_.expired++;
+  ctx_.expired++;
+  log_line(LogLevel::kDebug, "[cluster] link %lld: request cmd %u session %u not started: %s",
+           static_cast<long long>(id_), f->cmd, f->session, late ? "its deadline passed" : "its caller's link is gone");
+  return false;
 }
 
 int Link::respond(uint32_t session, const void *payload, size_t size) {
   FrameParts parts;
   if (size > limit(true)) return -EMSGSIZE;
-  if (size > kMaxResponsePayload) return queue_large(true, session, 0, 0, payload, size);
+  if (size > kMaxResponsePayload) return queue_large(true, session, 0, 0, nullptr, 0, payload, size);
   make_response(session, size, &parts);
   return queue(parts, payload, size);
 }
 
-int Link::queue_large(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *payload,
-                      size_t size) {
+int Link::queue_large(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *prefix,
+                      size_t prefix_size, const void *payload, size_t size) {
   if (phase_ == LinkPhase::kClosed) return kErrUnknownSocket;
-  outgoing_.push(response, session, cmd, traceid, payload, size);
+  outgoing_.push(response, session, cmd, traceid, prefix, prefix_size, payload, size);
   on_writable();
   return 0;
 }
@@ -219,7 +266,7 @@ bool Link::take_chunk(const Frame &f) {
     completed_.push_back(reassembler_.release());
     Frame m = reassembler_.message();
     m.payload = reinterpret_cast<const uint8_t *>(completed_.back().data());
-    if (!m.response || accept_response(&m)) ctx_.batch.push_back(m);
+    if (m.response ? accept_response(&m) : admit_request(&m)) ctx_.batch.push_back(m);
     return true;
   }
   log_line(LogLevel::kError, "[cluster] link %lld: %s, closing it", static_cast<long long>(id_),
@@ -296,6 +343,9 @@ void Link::on_data(RingBuffer &in) {
   // As a batch: an end met while reading (a close from the sink, say)
   // waits for its end, since the sink may still hold payloads in the ring.
   in_batch_ = true;
+  // The caller's end of the link already read with this data: its calls
+  // were failed on its side, and their requests are not started here.
+  caller_gone_ = (agreed() & kFeatureDeadline) != 0 && ctx_.sockets.peer_ended(id_);
   uint64_t before = stats_.bytes_in;
   if (!handshake_.exclusive() || read_handshake(in)) read_batch(in);
   in_batch_ = false;
@@ -347,7 +397,11 @@ void Link::read_batch(RingBuffer &in) {
         if (ending()) break;  // a handshake refused, a chunk broke the rules
         continue;
       }
-      if (!f.response || accept_response(&f)) ctx_.batch.push_back(f);
+      if (f.response ? accept_response(&f) : admit_request(&f)) {
+        ctx_.batch.push_back(f);
+      } else if (ending()) {
+        break;  // a malformed request
+      }
     }
     stats_.bytes_in += used;  // before the sink: a caller it resumes may look
     if (!ctx_.batch.empty()) ctx_.events.link_frames(*this, ctx_.batch.data(), ctx_.batch.size());

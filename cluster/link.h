@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cassert>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -50,6 +51,13 @@ struct LinkOptions {
   // (ETIMEDOUT): a peer that sends half a frame and goes silent holds
   // nothing for ever. On every link, the base wire's too; 0: off.
   int frame_timeout_ms = 30000;
+  // A connecting link's hello must be answered (HandshakeConfig).
+  bool require_ack = false;
+  // Requests carry their caller's deadline where both ends agree
+  // (kFeatureDeadline), and a request whose caller has given up is not
+  // started. Offered and accepted beside any other feature: a side
+  // without options stays on the base wire (and its payload limits).
+  bool deadline = true;
   // Offered in a hello (the connecting side) or accepted in one (the
   // listening side). A side with none of them never sends a hello; it
   // answers one with an ack that accepts nothing.
@@ -58,7 +66,9 @@ struct LinkOptions {
            (secret != nullptr ? kFeatureAuth : 0);
   }
   HandshakeConfig handshake() const {
-    return HandshakeConfig{features(), static_cast<uint32_t>(max_payload), secret, handshake_ms};
+    uint32_t f = features();
+    if (deadline && f != 0) f |= kFeatureDeadline;
+    return HandshakeConfig{f, static_cast<uint32_t>(max_payload), secret, handshake_ms, require_ack};
   }
 };
 
@@ -109,8 +119,9 @@ class LinkEvents {
  public:
   virtual void link_up(Link &link) = 0;
   virtual void link_frames(Link &link, const Frame *frames, size_t n) = 0;
-  // The handshake was refused (why, for the log); link_ended follows.
-  virtual void link_refused(Link &link, const std::string &why) = 0;
+  // The handshake was refused (why, for the log) and the link ends with
+  // status (-EACCES: authentication); link_ended follows.
+  virtual void link_refused(Link &link, const std::string &why, int status) = 0;
   // The link ended by itself (not by close()).
   virtual void link_ended(Link &link, const LinkEnd &end) = 0;
 
@@ -129,6 +140,8 @@ struct LinkContext {
   std::vector<Frame> &batch;
   // Links keep time histograms (Link::times) while set.
   bool observing = false;
+  // Requests not started by any link, ever: their callers had given up.
+  uint64_t expired = 0;
 };
 
 class Link final {
@@ -189,6 +202,7 @@ class Link final {
     uint64_t late = 0;           // responses dropped: their call had ended
     uint64_t calls = 0;          // calls sent (session opened, frame queued)
     uint64_t remote_errors = 0;  // responses saying the peer's handler failed
+    uint64_t expired = 0;        // requests not started: their caller had given up
   };
   const Stats &stats() const { return stats_; }
   // Milliseconds since anything arrived on the link (since it came up, if
@@ -214,7 +228,7 @@ class Link final {
   // The handshake is through: the heartbeat's and the sink's link now.
   void go_up();
   // Logs (through the table) why the handshake was refused, and ends.
-  void refuse(const std::string &why);
+  void refuse(const std::string &why, int status = -EACCES);
   // While the handshake is exclusive, frame by frame, none larger than it
   // allows: true once through (the rest of `in` is ordinary frames).
   bool read_handshake(RingBuffer &in);
@@ -232,13 +246,24 @@ class Link final {
   int queue_control(uint32_t cmd);
   // A payload too large for one frame: copied, then sent chunk by chunk as
   // the socket drains, so frames queued later are not held behind it.
-  int queue_large(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *payload, size_t size);
+  int queue_large(bool response, uint32_t session, uint32_t cmd, uint64_t traceid, const void *prefix,
+                  size_t prefix_size, const void *payload, size_t size);
   // A response to a pending call (marking a remote error); false for a late
   // one, which is dropped.
   bool accept_response(Frame *f);
   // A chunk frame; false once the link must end (end_status_ set).
   bool take_chunk(const Frame &f);
   int queue(const FrameParts &parts, const void *payload, size_t size);
+  // A request (a call's, or a send's with deadline 0), with the deadline
+  // in front of its payload where the link agreed to carry it.
+  int queue_request(uint32_t session, uint32_t cmd, uint64_t traceid, uint64_t deadline_ms, const void *payload,
+                    size_t size);
+  // A request read on a link that agreed to deadlines: takes its deadline
+  // out of the payload; false for one not to start (its deadline passed,
+  // or its caller's link is already gone) or a malformed one (the link
+  // then ends).
+  bool admit(Frame *f, bool caller_gone);
+  bool admit_request(Frame *f);
   // The link ended by itself: reported now, or after the batch that reads
   // its ring.
   void end(int status);
@@ -251,6 +276,7 @@ class Link final {
   LinkPhase phase_;
   bool initiator_;
   bool in_batch_ = false;
+  bool caller_gone_ = false;  // during a batch: the peer's end was read with it
   int8_t pins_ = 0;
   bool heard_ = false;  // anything at all arrived
   bool ping_unanswered_ = false;

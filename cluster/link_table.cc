@@ -141,15 +141,15 @@ void LinkTable::link_frames(Link &link, const Frame *frames, size_t n) {
   sink_.on_frames(link, frames, n);
 }
 
-void LinkTable::link_refused(Link &link, const std::string &why) {
+void LinkTable::link_refused(Link &link, const std::string &why, int status) {
+  const char *what = status == -EACCES ? "authentication failed" : "handshake failed";
   if (link.initiator()) {
-    log_line(LogLevel::kWarn, "[cluster] link %lld: authentication failed: %s", static_cast<long long>(link.id()),
-             why.c_str());
+    log_line(LogLevel::kWarn, "[cluster] link %lld: %s: %s", static_cast<long long>(link.id()), what, why.c_str());
     return;
   }
   auto it = arrivals_.find(link.id());
-  log_line(LogLevel::kWarn, "[cluster] link from %s: authentication failed: %s, closing it",
-           it != arrivals_.end() ? it->second.peer.c_str() : "?", why.c_str());
+  log_line(LogLevel::kWarn, "[cluster] link from %s: %s: %s, closing it",
+           it != arrivals_.end() ? it->second.peer.c_str() : "?", what, why.c_str());
 }
 
 void LinkTable::link_ended(Link &link, const LinkEnd &end) {

@@ -46,6 +46,8 @@ class LinkTable final : public SocketOwner, private LinkEvents, private Deadline
   Link *find(SocketId id) const;
   SessionTable &sessions() { return sessions_; }
   size_t link_count() const { return links_.size(); }
+  // Requests the links did not start because their callers had given up.
+  uint64_t expired() const { return context_.expired; }
   // Links keep time histograms (Link::times) from now on.
   void set_observing(bool on) { context_.observing = on; }
 
@@ -67,7 +69,7 @@ class LinkTable final : public SocketOwner, private LinkEvents, private Deadline
   // LinkEvents
   void link_up(Link &link) override;
   void link_frames(Link &link, const Frame *frames, size_t n) override;
-  void link_refused(Link &link, const std::string &why) override;
+  void link_refused(Link &link, const std::string &why, int status) override;
   void link_ended(Link &link, const LinkEnd &end) override;
   // DeadlineListener
   void on_call_deadline(uint32_t session) override;

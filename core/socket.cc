@@ -251,6 +251,11 @@ int SocketManager::consumed(SocketId id) {
   return resume_read(id, 0);
 }
 
+bool SocketManager::peer_ended(SocketId id) const {
+  Socket *s = find(id);
+  return s != nullptr && s->peer_ended;
+}
+
 int SocketManager::set_send_limit(SocketId id, size_t limit) {
   Socket *s = find(id);
   if (s == nullptr) return kErrUnknownSocket;

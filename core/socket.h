@@ -150,6 +150,9 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   // waited: reading resumes if the ring is now below the limit.
   int consumed(SocketId id);
   int set_send_limit(SocketId id, size_t limit);
+  // The stream's end (or a failure) was read along with the data on_data
+  // is handing over now: on_close follows it.
+  bool peer_ended(SocketId id) const;
   // on_writable follows the next time the send queue empties.
   int notify_drained(SocketId id);
   // TCP keepalive probes after `idle_s` idle seconds, then every idle_s/3

@@ -45,6 +45,7 @@ struct SocketManager::Socket {
   SocketOwner *owner = nullptr;
   bool dirty = false;         // in dirty_, waiting for the before-wait flush
   bool want_write = false;    // the kernel said EAGAIN; wait for writable
+  bool peer_ended = false;    // the end of the stream was read (told after the data)
   bool pushed_back = false;   // EAGAIN since the queue was last empty
   bool drain_wanted = false;  // notify_drained() was asked
   bool read_paused = false;   // the read limit was reached

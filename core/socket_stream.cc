@@ -102,6 +102,7 @@ void SocketManager::do_read(SocketId id, bool until_end) {
     return;
   }
   bool arrived = s->tls ? !s->in.empty() : got > 0;
+  s->peer_ended = end <= 0;
   if (arrived && s->owner != nullptr) {
     s->owner->on_data(id, s->in);
     s = find(id);

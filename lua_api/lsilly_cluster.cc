@@ -3,10 +3,11 @@
 // The links themselves are cluster::Link objects (cluster/link.h); this
 // binding is their sink and converts, nothing more. Each event enters Lua
 // once, through the scheduler's dispatch: a read batch as on_batch(fd, n, b,
-// t) with the frames laid out six slots each in one reused table `b` and t
-// the batch's arrival in µs (monotonic)
-// (request: 1, session, cmd, traceid, ptr, size; response: 2, session,
-// remote error text | false, 0, ptr, size). A payload is a lightuserdata
+// t) with the frames laid out seven slots each in one reused table `b` and
+// t the batch's arrival in µs (monotonic)
+// (request: 1, session, cmd, traceid, ptr, size, deadline ms since the
+// epoch or 0; response: 2, session, remote error text | false, 0, ptr,
+// size, unused). A payload is a lightuserdata
 // into the link's receive ring, valid during that call only, which is why
 // silly.net.cluster unmarshals there and not later in a task.
 #include <cerrno>
@@ -24,7 +25,7 @@ namespace silly {
 namespace {
 
 constexpr char kPartName[] = "silly.cluster.c";
-constexpr int kSlotsPerFrame = 6;
+constexpr int kSlotsPerFrame = 7;
 
 enum Callback { kOnBatch, kOnTimeout, kOnClose, kOnAccept, kOnConnect, kCallbacks };
 
@@ -85,6 +86,11 @@ class ClusterBinding : public HostPart, public cluster::LinkSink {
       lua_rawseti(L, -2, slot++);
       lua_pushinteger(L, static_cast<lua_Integer>(f.size));
       lua_rawseti(L, -2, slot++);
+      if (!f.response) {
+        lua_pushinteger(L, static_cast<lua_Integer>(f.deadline_ms));
+        lua_rawseti(L, -2, slot);
+      }
+      slot++;
     }
     lua_pushinteger(L, static_cast<lua_Integer>(link.last_heard_us()));
     host_.call(4);
@@ -159,7 +165,8 @@ int l_dispatch(lua_State *L) {
 
 // The link options from idx on: heartbeat ms, keepalive seconds (0: off),
 // largest payload taken, secret (nil: none), handshake ms, frame timeout
-// ms (0: off); and checks the TLS context that follows them.
+// ms (0: off), deadlines (false: off); and checks the TLS context that
+// follows them.
 cluster::LinkOptions check_options(lua_State *L, int idx) {
   cluster::LinkOptions o;
   o.heartbeat_ms = static_cast<int>(luaL_optinteger(L, idx, 0));
@@ -169,33 +176,35 @@ cluster::LinkOptions check_options(lua_State *L, int idx) {
   o.max_payload = static_cast<size_t>(max);
   o.handshake_ms = static_cast<int>(luaL_optinteger(L, idx + 4, o.handshake_ms));
   o.frame_timeout_ms = static_cast<int>(luaL_optinteger(L, idx + 5, o.frame_timeout_ms));
+  o.deadline = lua_isnoneornil(L, idx + 6) || lua_toboolean(L, idx + 6);
   size_t n = 0;
   const char *secret = luaL_optlstring(L, idx + 3, nullptr, &n);
-  check_tls_context(L, idx + 6);
+  check_tls_context(L, idx + 7);
   // Nothing raises past this point: Lua errors would skip the destructors.
   if (secret != nullptr) o.secret = std::make_shared<const std::string>(secret, n);
   return o;
 }
 
 // listen(addr, backlog, heartbeat, keepalive, maxpayload, secret, handshake,
-// frame timeout, tls context) -> fd | nil, err
+// frame timeout, deadlines, tls context) -> fd | nil, err
 int l_listen(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, true, &addr)) return 2;
   int backlog = static_cast<int>(luaL_optinteger(L, 2, 128));
   cluster::LinkOptions options = check_options(L, 3);  // the last that may raise
-  return push_id(L, binding(L).links().listen(addr, backlog, options, opt_tls_context(L, 9)));
+  return push_id(L, binding(L).links().listen(addr, backlog, options, opt_tls_context(L, 10)));
 }
 
 // connect(addr, timeout_ms, heartbeat, keepalive, maxpayload, secret,
-// handshake, frame timeout, tls context) -> fd | nil, err; on_connect(fd,
-// status) follows.
+// handshake, frame timeout, deadlines, tls context, require ack) -> fd |
+// nil, err; on_connect(fd, status) follows.
 int l_connect(lua_State *L) {
   SockAddr addr;
   if (!check_address(L, 1, false, &addr)) return 2;
   int timeout = static_cast<int>(luaL_checkinteger(L, 2));
   cluster::LinkOptions options = check_options(L, 3);  // the last that may raise
-  return push_id(L, binding(L).links().connect(addr, timeout, options, opt_tls_context(L, 9)));
+  options.require_ack = lua_toboolean(L, 11) != 0;
+  return push_id(L, binding(L).links().connect(addr, timeout, options, opt_tls_context(L, 10)));
 }
 
 // close(fd) -> {sessions that were pending} for a link; true for a
@@ -279,16 +288,17 @@ int l_error(lua_State *L) {
   return 0;
 }
 
-// stats() -> pending calls, dropped responses
+// stats() -> pending calls, dropped responses, requests not started
 int l_stats(lua_State *L) {
   cluster::SessionTable &sessions = binding(L).links().sessions();
   lua_pushinteger(L, static_cast<lua_Integer>(sessions.pending_count()));
   lua_pushinteger(L, static_cast<lua_Integer>(sessions.dropped_responses()));
-  return 2;
+  lua_pushinteger(L, static_cast<lua_Integer>(binding(L).links().expired()));
+  return 3;
 }
 
 // linkstats(fd) -> {pending, timeouts, pings_sent, pings_missed, bytes_in,
-// bytes_out, features, idle_ms, late, calls, remote_errors} | nil
+// bytes_out, features, idle_ms, late, calls, remote_errors, expired} | nil
 int l_linkstats(lua_State *L) {
   cluster::Link *link = check_link(L, 1);
   if (link == nullptr) return 0;
@@ -308,6 +318,7 @@ int l_linkstats(lua_State *L) {
       {"late", st.late},
       {"calls", st.calls},
       {"remote_errors", st.remote_errors},
+      {"expired", st.expired},
   };
   lua_createtable(L, 0, static_cast<int>(sizeof(fields) / sizeof(fields[0])));
   for (const auto &f : fields) {

@@ -104,6 +104,8 @@ function M.attach_cluster(cluster)
 		bytes_out = counter("silly_cluster_sent_bytes_total", "Frame bytes queued for sending.", ip),
 		late = counter("silly_cluster_late_responses_total",
 			"Responses dropped because their call had timed out (or was a send).", ip),
+		expired = counter("silly_cluster_requests_expired_total",
+			"Requests not started because their caller had given up (deadline passed, or its link gone).", ip),
 	})
 	metrics.collector(cluster._collect)
 end

@@ -101,6 +101,9 @@ end
 
 -- When the batch being dispatched arrived (µs), for the handler histogram.
 local batch_t0 = 0
+-- task -> the deadline its caller sent (ms since the epoch), while the task
+-- serves a request that came with one (cluster.deadline()).
+local task_deadlines = setmetatable({}, {__mode = "k"})
 
 -- The task of one request: frame i of batch b from link fd. A task takes at
 -- most three arguments (see silly.lua's task_entry), so the request's
@@ -108,8 +111,17 @@ local batch_t0 = 0
 -- starts within on_batch, and the table is refilled for the next batch.
 local function handle_request(fd, b, i)
 	local session, cmd, ptr, size, t0 = b[i + 1], b[i + 2], b[i + 4], b[i + 5], batch_t0
+	local deadline = b[i + 6]
 	local inst = links[fd].inst -- on_batch saw the link open just now
+	local co
+	if deadline ~= 0 then
+		co = current()
+		task_deadlines[co] = deadline
+	end
 	local ok, err = xpcall(serve, traceback, inst, fd, session, cmd, ptr, size)
+	if co then
+		task_deadlines[co] = nil
+	end
 	if not ok then
 		-- Named by the handler's own line, not this one.
 		logwriteat(3, silly._tracecurrent(), silly._site(err), "[cluster] request cmd", cmd, "on link", fd, "failed:", err)
@@ -157,10 +169,11 @@ local function drop_link(fd, errno, failed)
 	end
 end
 
--- Every frame of one read batch (see silly.cluster.c for the layout).
+-- Every frame of one read batch (see silly.cluster.c for the layout: seven
+-- slots a frame).
 local function on_batch(fd, n, b, t)
 	batch_t0 = t
-	for i = 1, n * 6, 6 do
+	for i = 1, n * 7, 7 do
 		if b[i] == 1 then -- request: session, cmd, traceid, ptr, size
 			if links[fd] then -- a handler earlier in the batch may have closed it
 				spawn_traced(b[i + 3], handle_request, fd, b, i)
@@ -212,11 +225,14 @@ local function check_fd(fname, fd)
 	end
 end
 
--- A connect's failure in words: a refused secret says so.
-local EACCES = nc.errno.EACCES
+-- A connect's failure in words: a refused secret says so, and so does a
+-- hello that had to be answered and was not.
+local EACCES, ETIMEDOUT = nc.errno.EACCES, nc.errno.ETIMEDOUT
 local function describe_failure(status)
 	if status == -EACCES then
 		return "authentication failed"
+	elseif status == -ETIMEDOUT then
+		return "no answer to the hello"
 	end
 	return nc.strerror(status)
 end
@@ -308,11 +324,16 @@ local function check_conf(conf)
 		error("cluster.new: conf.frame_timeout must be a non-negative integer (ms, 0: off), got " ..
 			tostring(frame_timeout), 3)
 	end
+	local deadline = conf.deadline
+	if deadline ~= nil and type(deadline) ~= "boolean" then
+		error("cluster.new: conf.deadline must be a boolean, got " .. type(deadline), 3)
+	end
 	if conf.name ~= nil and type(conf.name) ~= "string" then
 		error("cluster.new: conf.name must be a string, got " .. type(conf.name), 3)
 	end
 	local s = {timeout = timeout, heartbeat = conf.heartbeat or 0, keepalive = conf.keepalive or 0,
-		maxpayload = maxpayload, secret = secret, handshake = handshake, frame_timeout = frame_timeout}
+		maxpayload = maxpayload, secret = secret, handshake = handshake, frame_timeout = frame_timeout,
+		deadline = deadline ~= false}
 	if conf.tls ~= nil then
 		s.tls_server, s.tls_client = tls_contexts(conf.tls, handshake)
 	end
@@ -339,7 +360,7 @@ function Instance:listen(addr, backlog)
 		error("cluster.listen: conf.tls needs cert and key to listen", 2)
 	end
 	local fd, err = cc.listen(addr, backlog or 128, s.heartbeat, s.keepalive, s.maxpayload, s.secret, s.handshake,
-		s.frame_timeout, s.tls_server)
+		s.frame_timeout, s.deadline, s.tls_server)
 	if not fd then
 		return nil, err
 	end
@@ -362,14 +383,21 @@ local function connect(self, fname, addr, peer)
 	end
 	local s = self.__settings
 	local rec = {inst = self, addr = addr, peer = peer}
+	-- A peer whose links answered hellos must answer this one too: a
+	-- stopped process's kernel backlog takes the connect, not the hello.
+	local require_ack = peer ~= nil and peer.extended
 	local fd, err = net._connect(fname, link_records, rec, function()
 		return cc.connect(target, s.timeout, s.heartbeat, s.keepalive, s.maxpayload, s.secret, s.handshake,
-			s.frame_timeout, s.tls_client)
+			s.frame_timeout, s.deadline, s.tls_client, require_ack)
 	end, describe_failure)
 	if not fd then
 		return nil, err
 	end
 	add_link(fd, rec)
+	if peer and not peer.extended then
+		local st = cc.linkstats(fd)
+		peer.extended = st ~= nil and st.features ~= 0
+	end
 	return fd
 end
 
@@ -614,12 +642,26 @@ do
 	end
 end
 
--- Pending calls and responses dropped as late or unknown, and per open
--- link (by fd): its address, pending calls, timeouts, reconnects of its
--- peer handle, pings sent and missed, bytes in and out, agreed features,
--- and ms since anything arrived.
+-- Inside a handler: the ms left before the caller gives up (negative once
+-- it has), or nil when the request came without a deadline (a send, a
+-- link without deadlines, a peer of the original framework). Judged on
+-- this node's wall clock against the caller's (docs/reliability.md).
+local wallnow = require("silly.c").now
+function M.deadline()
+	local dl = task_deadlines[current()]
+	if not dl then
+		return nil
+	end
+	return dl - wallnow()
+end
+
+-- Pending calls, responses dropped as late or unknown, requests not
+-- started because their callers had given up (expired), and per open link
+-- (by fd): its address, pending calls, timeouts, reconnects of its peer
+-- handle, pings sent and missed, bytes in and out, agreed features, ms
+-- since anything arrived, and its own expired count.
 function M.stats()
-	local pending, dropped = cc.stats()
+	local pending, dropped, expired = cc.stats()
 	local per_link = {}
 	for fd, rec in pairs(links) do
 		local st = not rec.listener and cc.linkstats(fd)
@@ -629,7 +671,7 @@ function M.stats()
 			per_link[fd] = st
 		end
 	end
-	return {pending = pending, dropped = dropped, links = per_link}
+	return {pending = pending, dropped = dropped, expired = expired, links = per_link}
 end
 
 return M

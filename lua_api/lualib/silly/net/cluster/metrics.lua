@@ -49,6 +49,7 @@ local function children_of(inst, peer)
 		bytes_in = fam.bytes_in:labels(name, peer),
 		bytes_out = fam.bytes_out:labels(name, peer),
 		late = fam.late:labels(name, peer),
+		expired = fam.expired:labels(name, peer),
 	}
 	per[peer] = m
 	return m
@@ -73,7 +74,7 @@ end
 -- What the links count themselves, so that a call costs Lua nothing.
 local COUNTED_IN_CXX = {
 	bytes_in = "bytes_in", bytes_out = "bytes_out", late = "late", calls = "calls",
-	timeout = "timeouts", remote = "remote_errors",
+	timeout = "timeouts", remote = "remote_errors", expired = "expired",
 }
 
 -- Adds the growth of a C++ histogram (cc.linktimes) to a metrics child.

@@ -1,7 +1,9 @@
 -- silly.net.cluster.peer: what inst.peer("host:port") returns. A peer
--- connects on first use, reconnects after its link drops (backoff from
--- 100 ms doubling to 5 s, with jitter), and lets a call made while it is
--- down wait for the link within that call's own timeout.
+-- connects on first use and reconnects after its link drops (backoff from
+-- 100 ms doubling to 5 s, with jitter). A call made while a connect is
+-- under way waits for it within the call's own timeout; once an attempt
+-- has failed, calls fail at once with "unreachable: <reason>" until one
+-- succeeds (fail fast: a peer known to be down costs its callers nothing).
 local silly = require "silly"
 local time = require "silly.time"
 local logger = require "silly.logger"
@@ -29,6 +31,8 @@ function M.new(addr, connect)
 		backoff = backoff.MIN,
 		up_once = false,
 		down = false, -- its link dropped or its last connect failed
+		unreachable = nil, -- why the last connect failed, until one succeeds
+		extended = false, -- its links answer hellos (set by silly.net.cluster)
 		reconnects = 0,
 	}, mt)
 end
@@ -59,6 +63,7 @@ local function reconnect(p)
 		elseif fd then
 			p.fd = fd
 			p.down = false
+			p.unreachable = nil
 			p.backoff = backoff.MIN
 			if p.up_once then
 				p.reconnects = p.reconnects + 1
@@ -69,7 +74,8 @@ local function reconnect(p)
 		else
 			p.last_error = err
 			p.down = true
-			wake_all(p, {err})
+			p.unreachable = err
+			wake_all(p, {"unreachable: " .. err})
 			local ms = backoff.jitter(p.backoff)
 			logger.warn("[cluster] peer", p.addr, "unreachable:", err, "- next try in", ms, "ms")
 			p.backoff = backoff.next(p.backoff)
@@ -111,7 +117,7 @@ function M.await(holder, ms, fname, on_timeout)
 end
 
 -- The peer's fd, waiting up to `ms` for its link; returns fd, ms left, or
--- nil and "timeout", "closed" or the connect error.
+-- nil and "timeout", "closed" or "unreachable: <why the connect failed>".
 function M.wait(p, ms, fname, close_fd)
 	if p.closed then
 		return nil, "closed"
@@ -119,8 +125,11 @@ function M.wait(p, ms, fname, close_fd)
 	if p.fd then
 		return p.fd, ms
 	end
-	silly._checkblock(fname)
 	start(p, close_fd)
+	if p.unreachable then
+		return nil, "unreachable: " .. p.unreachable
+	end
+	silly._checkblock(fname)
 	local v, left = M.await(p, ms, fname, "timeout")
 	if type(v) == "table" then
 		return nil, v[1]
@@ -142,6 +151,7 @@ end
 function M.dropped(p, close_fd)
 	p.fd = nil
 	p.down = true
+	p.unreachable = nil -- calls wait for the first reconnect
 	if not p.closed then
 		logger.warn("[cluster] peer", p.addr, "link lost, reconnecting")
 		start(p, close_fd)
