@@ -8,6 +8,7 @@ local time = require "silly.time"
 local tcp = require "silly.net.tcp"
 local cluster = require "silly.net.cluster"
 local T = require "testaux"
+local callers = require "fault_callers"
 
 local DEADLINE = 8 -- the feature bit (cluster/hello.h)
 
@@ -18,26 +19,6 @@ local function node(extra)
 		call = function() end,
 		close = function() end,
 	}, extra))
-end
-
-local function median(t)
-	table.sort(t)
-	return t[(#t + 1) // 2]
-end
-
--- How many of `ids` the helper node ran, and its count of requests not
--- started.
-local function ran_of(client, fd, ids)
-	local ran, expired = 0, 0
-	for i = 1, math.max(#ids, 1), 1000 do
-		local r = T.ok(client.call(fd, 2, table.concat(ids, " ", i, math.min(i + 999, #ids))))
-		local list, n = r:match("^(.*)|(%d+)$")
-		for _ in list:gmatch("%S+") do
-			ran = ran + 1
-		end
-		expired = tonumber(n)
-	end
-	return ran, expired
 end
 
 local function budget_in_handlers()
@@ -101,78 +82,31 @@ local function late_requests_are_not_started(deadline)
 	end
 	T.eq(#failed, 50, "all timed out while the node was stopped")
 	T.eq(client.call(fd, 1, "after", 5000), "after", "the node answers again")
-	local stale, expired = ran_of(client, fd, failed)
+	local stale, expired = callers.ran_of(client, fd, failed)
 	print(string.format("deadline %s: %d of 50 timed-out calls ran after SIGCONT; %d not started", deadline,
 		stale, expired))
 	T.kill(pid, "KILL")
 	return stale, expired
 end
 
--- The issue's case: a peer handle with heartbeat, 20 callers with 1 s
--- timeouts, the node stopped for 4 s.
+-- A peer handle with heartbeat, 20 callers with 1 s timeouts, the node
+-- stopped for 4 s.
 local function stopped_node_behind_a_peer()
 	local addr, pid = T.start("helper_ledger_node.lua", "--heartbeat=100")
 	local client = node {heartbeat = 100, timeout = 1000}
 	local p = client.peer(addr)
 	T.eq(client.call(p, 1, "warm"), "warm")
-	local stop, stopped_at = false, nil
-	local failed, fail_ms, errors, ok = {}, {}, {}, 0
-	local first_failure
-	local seq = 0
-	local running = 0
-	for c = 1, 20 do
-		running = running + 1
-		silly.fork(function()
-			while not stop do
-				seq = seq + 1
-				local id = "c" .. c .. "-" .. seq
-				local t0 = time.monotonic()
-				local r, err = client.call(p, 1, id)
-				if r then
-					T.eq(r, id, "no mismatched reply")
-					ok = ok + 1
-				elseif stopped_at then
-					failed[#failed + 1] = id
-					first_failure = first_failure or time.monotonic()
-					if t0 >= first_failure then
-						fail_ms[#fail_ms + 1] = time.monotonic() - t0
-					end
-					errors[err:match("^[^:]*")] = (errors[err:match("^[^:]*")] or 0) + 1
-					time.sleep(10)
-				end
-			end
-			running = running - 1
-		end)
-	end
-	time.sleep(300)
-	T.signal(pid, "STOP")
-	stopped_at = time.monotonic()
-	time.sleep(4000)
-	T.signal(pid, "CONT")
-	-- Running again: calls succeed once the peer has reconnected.
-	local before = ok
-	local t0 = time.monotonic()
-	while ok == before and time.monotonic() - t0 < 15000 do
-		time.sleep(20)
-	end
-	T.ok(ok > before, "calls are answered again after SIGCONT")
-	stop = true
-	while running > 0 do
-		time.sleep(10)
-	end
-	local stale, expired = ran_of(client, p, failed)
-	local kinds = {}
-	for k, n in pairs(errors) do
-		kinds[#kinds + 1] = k .. " " .. n
-	end
-	table.sort(kinds)
+	local r = callers.run {client = client, target = p, callers = 20, fault_ms = 4000,
+		fault = function() T.signal(pid, "STOP") end, heal = function() T.signal(pid, "CONT") end}
+	T.ok(r.recovered, "calls are answered again after SIGCONT")
+	local stale, expired = callers.ran_of(client, p, r.failed)
 	print(string.format("stopped node behind a peer: %d failed calls (%s), %d ran on the node, %d not started;"
-		.. " median failed call after the first failure %d ms", #failed, table.concat(kinds, ", "), stale, expired,
-		median(fail_ms)))
-	T.ge(#failed, 20, "calls failed while the node was stopped")
+		.. " median failed call after the first failure %d ms", #r.failed, r.error_text, stale, expired,
+		r.median_fail_ms))
+	T.ge(#r.failed, 20, "calls failed while the node was stopped")
 	T.eq(stale, 0, "no failed call ran on the node")
-	T.le(median(fail_ms), 50, "failed calls fail fast once the peer is known to be down")
-	T.ok((errors.unreachable or 0) > 0, "and say unreachable")
+	T.le(r.median_fail_ms, 50, "failed calls fail fast once the peer is known to be down")
+	T.ok((r.errors.unreachable or 0) > 0, "and say unreachable")
 	client.close(p)
 	T.kill(pid, "KILL")
 end

@@ -1,8 +1,9 @@
 -- Helper process: a cluster node that keeps a ledger of the requests it
 -- ran. cmd 1 "work" records its body (an id) and answers it; cmd 2 takes
 -- ids joined by spaces and answers those of them it ran, and the count of
--- requests its links did not start (cluster.stats()). --heartbeat and --deadline=off
--- as the test asks. Prints "ready <addr>" once listening.
+-- requests its links did not start (cluster.stats()). --heartbeat,
+-- --maxpayload and --deadline=off as the test asks. Prints "ready <addr>"
+-- once listening.
 local silly = require "silly"
 local env = require "silly.env"
 local tcp = require "silly.net.tcp"
@@ -27,6 +28,7 @@ local node = cluster.new {
 	end,
 	close = function() end,
 	heartbeat = tonumber(env.get("heartbeat")),
+	maxpayload = tonumber(env.get("maxpayload")),
 	deadline = env.get("deadline") ~= "off",
 }
 local fd = assert(node.listen("127.0.0.1:" .. (env.get("port") or 0)))
