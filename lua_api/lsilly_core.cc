@@ -268,6 +268,27 @@ int open_silly_core(lua_State *L) {
   lua_setfield(L, -2, "pid");
   lua_pushstring(L, kVersion);
   lua_setfield(L, -2, "version");
+  // How this binary was built, for tests whose measures depend on it: the
+  // allocator (memory returned to the system), and the sanitizers (which
+  // check memory through a pipe, and so misreport at the descriptor limit).
+#ifndef SILLY_NO_JEMALLOC
+  lua_pushliteral(L, "jemalloc");
+#else
+  lua_pushliteral(L, "system");
+#endif
+  lua_setfield(L, -2, "allocator");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+  lua_pushboolean(L, 1);
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+  lua_pushboolean(L, 1);
+#else
+  lua_pushboolean(L, 0);
+#endif
+#else
+  lua_pushboolean(L, 0);
+#endif
+  lua_setfield(L, -2, "sanitized");
   return 1;
 }
 

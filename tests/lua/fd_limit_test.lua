@@ -45,6 +45,12 @@ local function lines_in(path)
 end
 
 T.run(function()
+	if require("silly.c").sanitized then
+		-- The sanitizers test whether memory is readable through a pipe: at
+		-- the descriptor limit that fails, and they report a false error.
+		print("SKIPPED under sanitizers: they need a spare descriptor this test takes away")
+		return
+	end
 	local log = T.dir and os.tmpname()
 	local addr, pid = T.start("helper_echo_server.lua", "", {wrap = "prlimit --nofile=1024:1024", log = log})
 	local idle_fds = open_fds(pid)
