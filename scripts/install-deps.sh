@@ -11,7 +11,7 @@ packages=(
   clang clang-format libclang-rt-14-dev
   libssl-dev openssl prometheus curl
   etcd-server etcd-client lua-cjson
-  procps psmisc iproute2 iptables
+  procps psmisc iproute2 iptables libnetfilter-queue-dev
 )
 
 missing=()

@@ -18,10 +18,10 @@ end
 -- fn, recover_ms}: calls flow, fault() at 300 ms, heal() fault_ms later,
 -- then until a call is answered again (recover_ms at most). Returns
 -- {failed = ids, errors = kind -> count, answered, median_fail_ms,
--- recovered}.
+-- median_ok_ms (answered during the fault), recovered, recover_ms}.
 function M.run(o)
 	local r = {failed = {}, errors = {}, answered = 0}
-	local fail_ms = {}
+	local fail_ms, ok_ms = {}, {}
 	local seen = {}
 	local stop, faulty, first_failure = false, false, nil
 	local seq, running = 0, 0
@@ -38,6 +38,9 @@ function M.run(o)
 					T.eq(seen[id], nil, "no duplicated reply")
 					seen[id] = true
 					r.answered = r.answered + 1
+					if faulty then
+						ok_ms[#ok_ms + 1] = time.monotonic() - t0
+					end
 				else
 					r.failed[#r.failed + 1] = id
 					if faulty then
@@ -55,8 +58,8 @@ function M.run(o)
 		end)
 	end
 	time.sleep(300)
+	o.fault() -- may take a while to set up: the fault counts from its end
 	faulty = true
-	o.fault()
 	time.sleep(o.fault_ms)
 	o.heal()
 	faulty = false
@@ -74,6 +77,7 @@ function M.run(o)
 	end
 	T.eq(running, 0, "every call returned: no lost reply")
 	r.median_fail_ms = median(fail_ms)
+	r.median_ok_ms = median(ok_ms) -- of the calls answered during the fault
 	local kinds = {}
 	for k, n in pairs(r.errors) do
 		kinds[#kinds + 1] = k .. " " .. n
