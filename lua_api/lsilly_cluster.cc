@@ -3,8 +3,9 @@
 // The links themselves are cluster::Link objects (cluster/link.h); this
 // binding is their sink and converts, nothing more. Each event enters Lua
 // once, through the scheduler's dispatch: a read batch as on_batch(fd, n, b,
-// t) with the frames laid out seven slots each in one reused table `b` and
-// t the batch's arrival in µs (monotonic)
+// t, d) with the frames laid out seven slots each in one reused table `b`,
+// t the batch's arrival in µs (monotonic) and d whether the link carries
+// deadlines (the seventh slot of a request is written only then)
 // (request: 1, session, cmd, traceid, ptr, size, deadline ms since the
 // epoch or 0; response: 2, session, remote error text | false, 0, ptr,
 // size, unused). A payload is a lightuserdata
@@ -66,6 +67,9 @@ class ClusterBinding : public HostPart, public cluster::LinkSink {
     lua_pushinteger(L, static_cast<lua_Integer>(n));
     lua_rawgeti(L, LUA_REGISTRYINDEX, batch_ref_);
     lua_Integer slot = 1;
+    // Deadlines only come on links that agreed to them: on_batch reads the
+    // slot only then (its 5th argument), and others skip the write.
+    bool deadlines = (link.agreed() & cluster::kFeatureDeadline) != 0;
     for (size_t i = 0; i < n; i++) {
       const cluster::Frame &f = frames[i];
       lua_pushinteger(L, f.response ? 2 : 1);
@@ -86,14 +90,15 @@ class ClusterBinding : public HostPart, public cluster::LinkSink {
       lua_rawseti(L, -2, slot++);
       lua_pushinteger(L, static_cast<lua_Integer>(f.size));
       lua_rawseti(L, -2, slot++);
-      if (!f.response) {
+      if (deadlines && !f.response) {
         lua_pushinteger(L, static_cast<lua_Integer>(f.deadline_ms));
         lua_rawseti(L, -2, slot);
       }
       slot++;
     }
     lua_pushinteger(L, static_cast<lua_Integer>(link.last_heard_us()));
-    host_.call(4);
+    lua_pushboolean(L, deadlines);
+    host_.call(5);
   }
 
   void on_timeout(cluster::Link &, uint32_t session) override {

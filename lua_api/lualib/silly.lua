@@ -165,8 +165,8 @@ local function drain()
 	end
 end
 
-local function dispatch(f, a, b, d, e)
-	f(a, b, d, e)
+local function dispatch(f, a, b, d, e, g)
+	f(a, b, d, e, g)
 	if runq_head <= runq_tail then
 		drain()
 	end

@@ -99,8 +99,9 @@ function M._collect()
 	observer.collect()
 end
 
--- When the batch being dispatched arrived (µs), for the handler histogram.
-local batch_t0 = 0
+-- When the batch being dispatched arrived (µs), for the handler histogram,
+-- and whether its link carries deadlines.
+local batch_t0, batch_deadlines = 0, false
 -- task -> the deadline its caller sent (ms since the epoch), while the task
 -- serves a request that came with one (cluster.deadline()).
 local task_deadlines = setmetatable({}, {__mode = "k"})
@@ -111,12 +112,14 @@ local task_deadlines = setmetatable({}, {__mode = "k"})
 -- starts within on_batch, and the table is refilled for the next batch.
 local function handle_request(fd, b, i)
 	local session, cmd, ptr, size, t0 = b[i + 1], b[i + 2], b[i + 4], b[i + 5], batch_t0
-	local deadline = b[i + 6]
 	local inst = links[fd].inst -- on_batch saw the link open just now
 	local co
-	if deadline ~= 0 then
-		co = current()
-		task_deadlines[co] = deadline
+	if batch_deadlines then
+		local deadline = b[i + 6]
+		if deadline ~= 0 then
+			co = current()
+			task_deadlines[co] = deadline
+		end
 	end
 	local ok, err = xpcall(serve, traceback, inst, fd, session, cmd, ptr, size)
 	if co then
@@ -171,8 +174,8 @@ end
 
 -- Every frame of one read batch (see silly.cluster.c for the layout: seven
 -- slots a frame).
-local function on_batch(fd, n, b, t)
-	batch_t0 = t
+local function on_batch(fd, n, b, t, d)
+	batch_t0, batch_deadlines = t, d
 	for i = 1, n * 7, 7 do
 		if b[i] == 1 then -- request: session, cmd, traceid, ptr, size
 			if links[fd] then -- a handler earlier in the batch may have closed it
@@ -493,61 +496,70 @@ local function link_of(self, fname, fd, ms, cmd, obj)
 	return peers.wait(fd, ms, fname, self.close)
 end
 
--- call(fd, cmd, obj [, timeout_ms]): without timeout_ms, the
--- instance's timeout.
-function Instance:call(fd, cmd, obj, ms)
-	if ms == nil then
-		ms = self.__settings.timeout
-	elseif mtype(ms) ~= "integer" or ms <= 0 then
-		error("cluster.call: timeout must be a positive integer (ms), got " .. tostring(ms), 2)
-	end
-	local left
-	fd, left = link_of(self, "cluster.call", fd, ms, cmd, obj)
-	if not fd then
-		return nil, left -- why there is no link
-	end
-	ms = left
-	if not is_link(self, fd) then
-		return nil, "closed"
-	end
-	local co, trace = current()
-	if not co then
-		error("cluster.call: must be called inside a task (see silly.fork)", 2)
-	end
-	local cmdn, data, size = encode("cluster.call", self, cmd, obj)
-	if not cmdn then
-		return nil, data
-	end
-	if trace == 0 then
-		trace = ctracenew()
-	end
-	local session, err
-	if size then
-		session, err = crequest(fd, cmdn, trace, data, size, ms)
-	else
-		session, err = crequest(fd, cmdn, trace, data, ms)
-	end
-	if not session then
-		if observer then -- the rest is counted by the link (Link::stats)
-			observer.refused(links[fd])
+-- call(fd, cmd, obj [, timeout_ms]): without timeout_ms, the instance's
+-- timeout. The hottest path there is: made per instance, so that what it
+-- reads on every call is an upvalue and the script's call reaches it with
+-- no wrapper in between.
+local function make_call(self)
+	local timeout, unmarshal = self.__timeout, self.__unmarshal
+	return function(fd, cmd, obj, ms)
+		if ms == nil then
+			ms = timeout
+		elseif mtype(ms) ~= "integer" or ms <= 0 then
+			error("cluster.call: timeout must be a positive integer (ms), got " .. tostring(ms), 2)
 		end
-		return nil, err
+		local left
+		fd, left = link_of(self, "cluster.call", fd, ms, cmd, obj)
+		if not fd then
+			return nil, left -- why there is no link
+		end
+		ms = left
+		if not is_link(self, fd) then
+			return nil, "closed"
+		end
+		local co, trace = current()
+		if not co then
+			error("cluster.call: must be called inside a task (see silly.fork)", 2)
+		end
+		local cmdn, data, size = encode("cluster.call", self, cmd, obj)
+		if not cmdn then
+			return nil, data
+		end
+		if trace == 0 then
+			trace = ctracenew()
+		end
+		local session, err
+		if size then
+			session, err = crequest(fd, cmdn, trace, data, size, ms)
+		else
+			session, err = crequest(fd, cmdn, trace, data, ms)
+		end
+		if not session then
+			if observer then -- the rest is counted by the link (Link::stats)
+				observer.refused(links[fd])
+			end
+			return nil, err
+		end
+		waiting[session] = co
+		-- Resumed at once when the response is read, with its payload.
+		local ptr, psize, remote = park(co, "WAIT")
+		if ptr == TIMEOUT then
+			return nil, "timeout"
+		elseif ptr == CLOSED then
+			return nil, "closed"
+		elseif remote then
+			return nil, "remote " .. remote
+		end
+		local ok, body = pcall(unmarshal, "response", cmd, ptr, psize)
+		if not ok then
+			return nil, "unmarshal error: " .. first_line(body)
+		end
+		return body
 	end
-	waiting[session] = co
-	-- Resumed at once when the response is read, with its payload.
-	local ptr, psize, remote = park(co, "WAIT")
-	if ptr == TIMEOUT then
-		return nil, "timeout"
-	elseif ptr == CLOSED then
-		return nil, "closed"
-	elseif remote then
-		return nil, "remote " .. remote
-	end
-	local ok, body = pcall(self.__event.unmarshal, "response", cmd, ptr, psize)
-	if not ok then
-		return nil, "unmarshal error: " .. first_line(body)
-	end
-	return body
+end
+
+function Instance:call(fd, cmd, obj, ms)
+	return self.call(fd, cmd, obj, ms)
 end
 
 function Instance:send(fd, cmd, obj)
@@ -620,16 +632,19 @@ end
 function M.new(conf)
 	local settings = check_conf(conf)
 	instances = instances + 1
+	-- What a call reads on every call sits on the instance itself.
 	local inst = setmetatable({__event = conf, __fdaddr = {}, __name = conf.name or tostring(instances),
-		__metrics = {__count = 0}, __settings = settings}, Instance)
+		__metrics = {__count = 0}, __settings = settings, __timeout = settings.timeout,
+		__unmarshal = conf.unmarshal}, Instance)
 	-- Bound with tail calls, so that an error raised at level 2 names the
-	-- script's line.
+	-- script's line; call is its own closure (make_call).
+	local send = Instance.send
 	inst.listen = function(addr, backlog) return Instance.listen(inst, addr, backlog) end
 	inst.connect = function(addr) return Instance.connect(inst, addr) end
 	inst.reload_tls = function() return Instance.reload_tls(inst) end
 	inst.peer = function(addr, opts) return Instance.peer(inst, addr, opts) end
-	inst.call = function(fd, cmd, obj, ms) return Instance.call(inst, fd, cmd, obj, ms) end
-	inst.send = function(fd, cmd, obj) return Instance.send(inst, fd, cmd, obj) end
+	inst.call = make_call(inst)
+	inst.send = function(fd, cmd, obj) return send(inst, fd, cmd, obj) end
 	inst.close = function(fd) return Instance.close(inst, fd) end
 	return inst
 end
