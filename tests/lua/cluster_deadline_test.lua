@@ -12,23 +12,14 @@ local callers = require "fault_callers"
 
 local DEADLINE = 8 -- the feature bit (cluster/hello.h)
 
-local function node(extra)
-	return cluster.new(T.merge({
-		marshal = T.string_marshal,
-		unmarshal = T.string_unmarshal,
-		call = function() end,
-		close = function() end,
-	}, extra))
-end
-
 local function budget_in_handlers()
 	local seen = {}
-	local server = node {heartbeat = 1000, call = function(body)
+	local server = T.cluster {heartbeat = 1000, call = function(body)
 		seen[body] = cluster.deadline() or false
 		return body
 	end}
 	local addr = tcp.sockname(T.ok(server.listen("127.0.0.1:0")))
-	local client = node {heartbeat = 1000}
+	local client = T.cluster {heartbeat = 1000}
 	local fd = T.ok(client.connect(addr))
 	T.ok(cluster.stats().links[fd].features & DEADLINE ~= 0, "both with options: deadlines agreed")
 	T.eq(client.call(fd, 1, "call", 2000), "call")
@@ -38,17 +29,17 @@ local function budget_in_handlers()
 	T.eq(seen.send, false, "a send has no deadline")
 	T.eq(cluster.deadline(), nil, "outside a request, none")
 	-- Either end without options, or with deadline = false: the feature is off.
-	local plain = node()
+	local plain = T.cluster()
 	local pfd = T.ok(plain.connect(addr))
 	T.eq(cluster.stats().links[pfd].features, 0, "a client without options: the base wire")
 	T.eq(plain.call(pfd, 1, "plain", 2000), "plain")
 	T.eq(seen.plain, false, "no deadline on the base wire")
-	local off = node {heartbeat = 1000, deadline = false}
+	local off = T.cluster {heartbeat = 1000, deadline = false}
 	local ofd = T.ok(off.connect(addr))
 	T.eq(cluster.stats().links[ofd].features & DEADLINE, 0, "deadline = false: not offered")
 	T.eq(off.call(ofd, 1, "off", 2000), "off")
 	T.eq(seen.off, false)
-	T.raises(function() node {deadline = 1} end, "conf.deadline must be a boolean")
+	T.raises(function() T.cluster {deadline = 1} end, "conf.deadline must be a boolean")
 	for _, c in ipairs({{client, fd}, {plain, pfd}, {off, ofd}}) do
 		c[1].close(c[2])
 	end
@@ -58,7 +49,7 @@ end
 -- on it: after SIGCONT, none of them runs.
 local function late_requests_are_not_started(deadline)
 	local addr, pid = T.start("helper_ledger_node.lua", "--heartbeat=10000 --deadline=" .. deadline)
-	local client = node {heartbeat = 10000, deadline = deadline == "on"}
+	local client = T.cluster {heartbeat = 10000, deadline = deadline == "on"}
 	local fd = T.ok(client.connect(addr))
 	T.eq(client.call(fd, 1, "before"), "before")
 	T.signal(pid, "STOP")
@@ -93,7 +84,7 @@ end
 -- stopped for 4 s.
 local function stopped_node_behind_a_peer()
 	local addr, pid = T.start("helper_ledger_node.lua", "--heartbeat=100")
-	local client = node {heartbeat = 100, timeout = 1000}
+	local client = T.cluster {heartbeat = 100, timeout = 1000}
 	local p = client.peer(addr)
 	T.eq(client.call(p, 1, "warm"), "warm")
 	local r = callers.run {client = client, target = p, callers = 20, fault_ms = 4000,

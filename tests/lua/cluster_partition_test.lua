@@ -14,7 +14,6 @@
 --      (NFQUEUE to tests/lua/nfq_delay.cc, as the kernel has no netem).
 local time = require "silly.time"
 local env = require "silly.env"
-local cluster = require "silly.net.cluster"
 local T = require "testaux"
 local callers = require "fault_callers"
 
@@ -30,20 +29,11 @@ local DROP = "-j DROP"
 local LOSS = "-m statistic --mode random --probability 0.05 -j DROP"
 local QUEUE = "-j NFQUEUE --queue-num 7 --queue-bypass"
 
-local function node(extra)
-	return cluster.new(T.merge({
-		marshal = T.string_marshal,
-		unmarshal = T.string_unmarshal,
-		call = function() end,
-		close = function() end,
-	}, extra))
-end
-
 -- fault: an iptables rule, and what runs beside it (before, after).
 local function scenario(name, helper_args, options, rule, around)
 	local addr, pid = T.start("helper_ledger_node.lua", helper_args)
 	local port = tonumber(addr:match(":(%d+)$"))
-	local client = node(options)
+	local client = T.cluster(options)
 	local p = client.peer(addr)
 	T.eq(client.call(p, 1, "warm"), "warm")
 	around = around or {}

@@ -147,6 +147,17 @@ function T.string_unmarshal(_, _, ptr, size)
 	return silly.tostring(ptr, size)
 end
 
+-- A cluster instance with the string codec, handlers that do nothing,
+-- and extra's fields over them.
+function T.cluster(extra)
+	return require("silly.net.cluster").new(T.merge({
+		marshal = T.string_marshal,
+		unmarshal = T.string_unmarshal,
+		call = function() end,
+		close = function() end,
+	}, extra))
+end
+
 T.silly = env.get("test.silly")
 T.dir = env.get("test.dir")
 
