@@ -56,6 +56,43 @@ Taken take(int argc, char **argv, int *i, const char *shrt, const char *lng, std
   return kTaken;
 }
 
+// The values the runtime reads itself: a log level it knows, and
+// --sys.* settings it knows with values of their kind. A mistake there is
+// a bad option (exit 2), not something to run on without. 0: go on;
+// otherwise the exit code + 1.
+int check_settings(const Cli &cli) {
+  const std::string &level = cli.options.loglevel;
+  if (!level.empty() && level != "debug" && level != "info" && level != "warn" && level != "error") {
+    std::fprintf(stderr, "silly: unknown log level '%s' (debug, info, warn or error)\n%s", level.c_str(), kUsage);
+    return 3;
+  }
+  static const struct {
+    const char *key;
+    bool number;  // a non-negative integer; otherwise any text (a path)
+  } kSettings[] = {{"sys.loop.spin_us", true}, {"sys.dns.hosts", false}, {"sys.dns.resolv_conf", false}};
+  for (const std::string &arg : cli.options.args) {
+    if (arg.compare(0, 6, "--sys.") != 0) continue;
+    size_t eq = arg.find('=');
+    std::string key = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    std::string value = eq == std::string::npos ? std::string() : arg.substr(eq + 1);
+    bool known = false;
+    for (const auto &s : kSettings) {
+      if (key != s.key) continue;
+      known = true;
+      bool digits = !value.empty() && value.size() <= 9 && value.find_first_not_of("0123456789") == std::string::npos;
+      if (s.number && !digits) {
+        std::fprintf(stderr, "silly: --%s takes a non-negative integer, got '%s'\n%s", s.key, value.c_str(), kUsage);
+        return 3;
+      }
+    }
+    if (!known) {
+      std::fprintf(stderr, "silly: unknown runtime setting '--%s' (--help lists them)\n%s", key.c_str(), kUsage);
+      return 3;
+    }
+  }
+  return 0;
+}
+
 // 0: go on; otherwise the exit code + 1.
 int parse(int argc, char **argv, Cli *cli) {
   if (argc < 2) {
@@ -113,7 +150,7 @@ int parse(int argc, char **argv, Cli *cli) {
     std::fprintf(stderr, "silly: no script given\n%s", kUsage);
     return 3;
   }
-  return 0;
+  return check_settings(*cli);
 }
 
 // The command (not an embedding host, whose limits are its own) raises its

@@ -39,6 +39,16 @@ check "a bad --metrics address exits 1 (got $rc)" $([ $rc -eq 1 ]; echo $?)
 check "and says why" $(echo "$err" | grep -q -- "--metrics=nonsense: address needs a port"; echo $?)
 "$silly" -h | grep -q -- "--metrics=ADDR"; check "--help lists --metrics" $?
 
+# Settings the runtime reads itself are checked like options.
+"$silly" ok.lua -l trace >/dev/null 2>err.txt; rc=$?
+check "an unknown log level exits 2 (got $rc)" $([ $rc -eq 2 ]; echo $?)
+check "and names it" $(grep -q "unknown log level 'trace'" err.txt; echo $?)
+"$silly" ok.lua --sys.loop.spin_us=abc >/dev/null 2>err.txt; rc=$?
+check "a non-numeric --sys.loop.spin_us exits 2 (got $rc)" $([ $rc -eq 2 ]; echo $?)
+check "and says what it takes" $(grep -q "takes a non-negative integer, got 'abc'" err.txt; echo $?)
+"$silly" ok.lua --sys.bogus=1 >/dev/null 2>err.txt; rc=$?
+check "an unknown --sys setting exits 2 (got $rc)" $([ $rc -eq 2 ]; echo $?)
+
 # A cluster listener anyone may reach without a secret or TLS is warned of.
 cat >open.lua <<'EOF'
 local cluster = require "silly.net.cluster"

@@ -71,6 +71,40 @@ local function first_line(s)
 	return (tostring(s):match("^[^\n]*"))
 end
 
+-- What a script passed, for an error that names it: a string quoted, a
+-- number as it is, anything else by its type.
+local function shown(v)
+	if type(v) == "string" then
+		return string.format("string %q", #v > 40 and v:sub(1, 40) .. "..." or v)
+	elseif type(v) == "number" then
+		return tostring(v)
+	end
+	return type(v)
+end
+
+-- What marshal returned as a payload, checked: a string (with a size, at
+-- most its length; it is cut to it), or a lightuserdata and its size.
+-- Raises at `level` otherwise, naming fname.
+local function payload(fname, data, size, level)
+	if type(data) ~= "string" and type(data) ~= "userdata" then
+		error(fname .. ": marshal must return data as a string or lightuserdata and size, got " .. type(data), level)
+	end
+	if type(data) == "string" then
+		if size == nil then
+			return data
+		end
+		if mtype(size) ~= "integer" or size < 0 or size > #data then
+			error(fname .. ": marshal returned a size of " .. shown(size) .. " for a string of " .. #data .. " bytes",
+				level)
+		end
+		return size < #data and data:sub(1, size) or data
+	end
+	if mtype(size) ~= "integer" then
+		error(fname .. ": marshal returned a lightuserdata without its size (an integer), got " .. shown(size), level)
+	end
+	return data, size
+end
+
 -- Unmarshal, handler and marshal of one request, in the request's task.
 -- It starts synchronously inside the batch, so ptr is still valid for
 -- unmarshal; the handler may then yield as it likes.
@@ -82,6 +116,7 @@ local function serve(inst, fd, session, cmd, ptr, size)
 		return -- no response
 	end
 	local _, data, dsize = conf.marshal("response", cmdnames[cmd] or cmd, res)
+	data, dsize = payload("cluster response", data, dsize, 2)
 	local sent, err = cresponse(fd, session, data, dsize)
 	if not sent and err ~= "closed" then
 		error(err, 0)
@@ -263,6 +298,10 @@ local function tls_contexts(t, handshake)
 	return server, client
 end
 
+-- The one rule for codecs: a failure that depends on the data (marshal or
+-- unmarshal raising, unmarshal giving nothing) is returned as
+-- nil, "<marshal|unmarshal> error: <why>"; a programming error (wrong
+-- types, a size beyond the string) raises, naming the function.
 local function encode(fname, inst, cmd, obj)
 	local ok, cmdn, data, size = pcall(inst.__event.marshal, "request", cmd, obj)
 	if not ok then
@@ -272,9 +311,7 @@ local function encode(fname, inst, cmd, obj)
 		error(fname .. ": marshal must return an integer cmd first, got " ..
 			(type(cmdn) == "string" and ("the string '" .. cmdn .. "'") or type(cmdn)), 3)
 	end
-	if type(data) ~= "string" and type(data) ~= "userdata" then
-		error(fname .. ": marshal must return data as a string or lightuserdata and size, got " .. type(data), 3)
-	end
+	data, size = payload(fname, data, size, 4)
 	if type(cmd) == "string" then
 		cmdnames[cmdn] = cmd
 	end
@@ -506,7 +543,7 @@ local function make_call(self)
 		if ms == nil then
 			ms = timeout
 		elseif mtype(ms) ~= "integer" or ms <= 0 then
-			error("cluster.call: timeout must be a positive integer (ms), got " .. tostring(ms), 2)
+			error("cluster.call: timeout must be a positive integer (ms), got " .. shown(ms), 2)
 		end
 		local left
 		fd, left = link_of(self, "cluster.call", fd, ms, cmd, obj)
@@ -553,6 +590,8 @@ local function make_call(self)
 		local ok, body = pcall(unmarshal, "response", cmd, ptr, psize)
 		if not ok then
 			return nil, "unmarshal error: " .. first_line(body)
+		elseif body == nil then
+			return nil, "unmarshal error: unmarshal returned nothing for a " .. psize .. "-byte response"
 		end
 		return body
 	end
