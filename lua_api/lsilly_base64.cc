@@ -1,11 +1,16 @@
 // silly.encoding.base64: standard base64 (RFC 4648, with padding) on
 // OpenSSL's EVP_EncodeBlock / EVP_DecodeBlock, for the etcd client (its
-// JSON gateway carries keys and values as base64).
+// JSON gateway carries keys and values as base64), and the URL-safe
+// alphabet of the original framework's API.
 //
 // encode(s) -> string; decode(s) -> string, or nil and "invalid base64".
+// urlsafe_encode(s) -> '-' and '_' for '+' and '/', no padding;
+// urlsafe_decode(s) -> string, or nil and "invalid base64": either
+// alphabet, padding optional.
 #include <openssl/evp.h>
 
 #include <lua.hpp>
+#include <string>
 
 #include "silly/lua_api/modules.h"
 
@@ -42,9 +47,7 @@ bool is_b64(const char *src, size_t len) {
   return true;
 }
 
-int b64_decode(lua_State *L) {
-  size_t len;
-  const char *src = luaL_checklstring(L, 1, &len);
+int decode_checked(lua_State *L, const char *src, size_t len) {
   if (!is_b64(src, len) || len > static_cast<size_t>(INT32_MAX)) {
     lua_pushnil(L);
     lua_pushliteral(L, "invalid base64");
@@ -71,12 +74,41 @@ int b64_decode(lua_State *L) {
   return 1;
 }
 
+int b64_decode(lua_State *L) {
+  size_t len;
+  const char *src = luaL_checklstring(L, 1, &len);
+  return decode_checked(L, src, len);
+}
+
+int b64_urlsafe_encode(lua_State *L) {
+  b64_encode(L);
+  size_t n;
+  const char *s = lua_tolstring(L, -1, &n);
+  std::string out(s, n);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char &c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  lua_pushlstring(L, out.data(), out.size());
+  return 1;
+}
+
+int b64_urlsafe_decode(lua_State *L) {
+  size_t len;
+  const char *src = luaL_checklstring(L, 1, &len);
+  std::string s(src, len);
+  for (char &c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  if (s.size() % 4 == 1) s.push_back('!');  // no length of base64: refused below
+  while (s.size() % 4 != 0) s.push_back('=');
+  return decode_checked(L, s.data(), s.size());
+}
+
 }  // namespace
 
 int open_silly_base64(lua_State *L) {
   const luaL_Reg fns[] = {
       {"encode", b64_encode},
       {"decode", b64_decode},
+      {"urlsafe_encode", b64_urlsafe_encode},
+      {"urlsafe_decode", b64_urlsafe_decode},
       {nullptr, nullptr},
   };
   luaL_newlib(L, fns);

@@ -1,5 +1,8 @@
 -- silly.signal: signal(name, handler) runs handler(name) in a new task for
--- each delivery. A watched signal without a handler ends the process with 0.
+-- each delivery and returns the handler it replaces (SIGINT's default
+-- handler, which ends the process with 0, the first time; nil for a signal
+-- that had none). A watched signal without a handler ends the process
+-- with 0 too.
 local silly = require "silly"
 local c = require "silly.c"
 local logger = require "silly.logger"
@@ -53,6 +56,11 @@ local M = setmetatable({}, {
 function M._install_defaults()
 	watch("SIGINT")
 	watch("SIGTERM")
+	-- As on the original framework: SIGINT has a handler of its own, the one
+	-- the first signal("SIGINT", f) returns.
+	handlers.SIGINT = handlers.SIGINT or function()
+		silly.exit(0)
+	end
 end
 
 return M
