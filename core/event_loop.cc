@@ -1,6 +1,7 @@
 #include "silly/core/event_loop.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -121,6 +122,24 @@ bool EventLoop::run_before_wait() {
   return busy;
 }
 
+// Polls until an event or `until`, giving the core away between polls (see
+// core/spin_policy.h): the process that will send the event may be waiting
+// for this very core.
+int EventLoop::spin(int64_t now, int64_t until) {
+  for (;;) {
+    int n = poller_.wait(events_, kMaxEvents, 0);
+    if (n > 0 || now >= until) return n;
+    sched_yield();
+    int64_t back = monotonic_us();
+    if (back - now >= SpinPolicy::kDescheduledUs) {
+      spin_.contended();
+      return poller_.wait(events_, kMaxEvents, 0);
+    }
+    spin_.uncontended();
+    now = back;
+  }
+}
+
 bool EventLoop::run_once(int max_wait_ms) {
   if (stopping_) return false;
   stats_.iterations++;
@@ -139,10 +158,7 @@ bool EventLoop::run_once(int max_wait_ms) {
     int64_t start = monotonic_us();
     int64_t budget = spin_.budget();
     if (budget > 0) {
-      int64_t until = start + budget;
-      do {
-        n = poller_.wait(events_, kMaxEvents, 0);
-      } while (n == 0 && monotonic_us() < until);
+      n = spin(start, start + budget);
       if (n == 0) wait = wait_ms();  // the spin used part of it
     }
     if (n == 0) n = poller_.wait(events_, kMaxEvents, wait);

@@ -124,6 +124,7 @@ class EventLoop : private FdHandler {
   };
   void on_ready(int fd, void *data, const PollEvent &ev) override;  // the signal pipe
   bool run_before_wait();
+  int spin(int64_t now, int64_t until);  // polls until an event or until
 
   Poller poller_;
   TimerQueue timers_;

@@ -39,5 +39,41 @@ TEST(SpinPolicy, AFixedBudgetOverrides) {
   EXPECT_GT(p.budget(), 0);
 }
 
+TEST(SpinPolicy, ContentionSkipsPollsTwiceAsLongEachTime) {
+  SpinPolicy p;
+  for (int i = 0; i < 50; i++) p.record(20);
+  ASSERT_GT(p.budget(), 0);
+  // A yield lost the core for a slice: the next wait blocks at once.
+  p.contended();
+  EXPECT_EQ(p.budget(), 0);
+  EXPECT_GT(p.budget(), 0);
+  // Again before a clean streak: two waits, then four.
+  p.contended();
+  EXPECT_EQ(p.budget(), 0);
+  EXPECT_EQ(p.budget(), 0);
+  EXPECT_GT(p.budget(), 0);
+  p.contended();
+  for (int i = 0; i < 4; i++) EXPECT_EQ(p.budget(), 0) << i;
+  EXPECT_GT(p.budget(), 0);
+  for (int i = 0; i < 20; i++) p.contended();
+  EXPECT_EQ(p.backoff(), SpinPolicy::kMaxSkip) << "capped";
+}
+
+TEST(SpinPolicy, OnlyAStreakOfQuickYieldsEndsTheBackoff) {
+  SpinPolicy p;
+  for (int i = 0; i < 50; i++) p.record(20);
+  p.contended();
+  p.contended();
+  ASSERT_EQ(p.backoff(), 2);
+  // A busy process on the core lets the scheduler pick this one again now
+  // and then: a few quick yields between slow ones change nothing.
+  for (int i = 0; i < SpinPolicy::kCleanStreak - 1; i++) p.uncontended();
+  p.contended();
+  EXPECT_EQ(p.backoff(), 4);
+  for (int i = 0; i < SpinPolicy::kCleanStreak; i++) p.uncontended();
+  EXPECT_EQ(p.backoff(), 0);
+  EXPECT_GT(p.budget(), 0);
+}
+
 }  // namespace
 }  // namespace silly
