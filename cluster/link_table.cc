@@ -28,13 +28,19 @@ LinkTable::~LinkTable() {
 
 SocketId LinkTable::listen(const SockAddr &addr, int backlog, const LinkOptions &options, FilterFactoryPtr tls) {
   SocketId id = sockets_.listen(addr, backlog, this, std::move(tls));
-  if (id > 0) others_.emplace(id, options);
+  if (id > 0) {
+    others_.emplace(id, options);
+    sockets_.set_urgent(id);  // links go ahead of client connections in a busy turn
+  }
   return id;
 }
 
 SocketId LinkTable::connect(const SockAddr &addr, int timeout_ms, const LinkOptions &options, FilterFactoryPtr tls) {
   SocketId id = sockets_.connect(addr, nullptr, timeout_ms, this, std::move(tls));
-  if (id > 0) others_.emplace(id, options);
+  if (id > 0) {
+    others_.emplace(id, options);
+    sockets_.set_urgent(id);
+  }
   return id;
 }
 

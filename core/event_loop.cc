@@ -59,14 +59,29 @@ int EventLoop::add_fd(int fd, FdHandler *handler, void *data) {
   // an event fetched for a descriptor that was closed and whose number was
   // taken again within the same batch does not reach the new one.
   uint32_t generation = ++generation_;
-  if (!poller_.add(fd, static_cast<uint64_t>(generation) << 32 | static_cast<uint32_t>(fd))) return -errno;
-  fds_[static_cast<size_t>(fd)] = FdEntry{handler, data, generation};
+  if (!poller_.add(fd, token_of(fd, generation))) return -errno;
+  fds_[static_cast<size_t>(fd)] = FdEntry{handler, data, generation, false};
+  return 0;
+}
+
+int EventLoop::set_urgent(int fd) {
+  if (fd < 0 || static_cast<size_t>(fd) >= fds_.size() || fds_[fd].handler == nullptr) return -EBADF;
+  FdEntry &e = fds_[static_cast<size_t>(fd)];
+  if (e.urgent) return 0;
+  if (urgent_ == nullptr) {
+    auto made = std::make_unique<Poller>();
+    if (!made->ok()) return -errno;
+    urgent_ = std::move(made);
+  }
+  if (!urgent_->add(fd, token_of(fd, e.generation))) return -errno;
+  e.urgent = true;
   return 0;
 }
 
 void EventLoop::remove_fd(int fd) {
   if (fd < 0 || static_cast<size_t>(fd) >= fds_.size()) return;
   poller_.remove(fd);
+  if (fds_[static_cast<size_t>(fd)].urgent) urgent_->remove(fd);
   fds_[static_cast<size_t>(fd)] = FdEntry{};
 }
 
@@ -140,6 +155,28 @@ int EventLoop::spin(int64_t now, int64_t until) {
   }
 }
 
+void EventLoop::dispatch(const PollEvent *events, int n) {
+  for (int i = 0; i < n && !stopping_; i++) {
+    auto fd = static_cast<size_t>(events[i].token & 0xffffffffu);
+    auto generation = static_cast<uint32_t>(events[i].token >> 32);
+    // Looked up per event: an earlier handler may have removed this one, or
+    // removed it and registered another under the same number.
+    if (fd >= fds_.size() || fds_[fd].handler == nullptr || fds_[fd].generation != generation) continue;
+    FdEntry e = fds_[fd];
+    e.handler->on_ready(static_cast<int>(fd), e.data, events[i]);
+  }
+}
+
+// Within a long batch: the urgent descriptors' events first, and what
+// their handlers wrote out at once (see set_urgent).
+void EventLoop::serve_urgent() {
+  int n = urgent_->wait(urgent_events_, kUrgentEvery, 0);
+  if (n == 0) return;
+  stats_.urgent_served += static_cast<uint64_t>(n);
+  dispatch(urgent_events_, n);
+  run_before_wait();
+}
+
 bool EventLoop::run_once(int max_wait_ms) {
   if (stopping_) return false;
   stats_.iterations++;
@@ -164,14 +201,13 @@ bool EventLoop::run_once(int max_wait_ms) {
     if (n == 0) n = poller_.wait(events_, kMaxEvents, wait);
     spin_.record(monotonic_us() - start);
   }
-  for (int i = 0; i < n && !stopping_; i++) {
-    auto fd = static_cast<size_t>(events_[i].token & 0xffffffffu);
-    auto generation = static_cast<uint32_t>(events_[i].token >> 32);
-    // Looked up per event: an earlier handler may have removed this one, or
-    // removed it and registered another under the same number.
-    if (fd >= fds_.size() || fds_[fd].handler == nullptr || fds_[fd].generation != generation) continue;
-    FdEntry e = fds_[fd];
-    e.handler->on_ready(static_cast<int>(fd), e.data, events_[i]);
+  if (urgent_ == nullptr || n <= kUrgentEvery) {
+    dispatch(events_, n);
+  } else {
+    for (int i = 0; i < n && !stopping_; i += kUrgentEvery) {
+      serve_urgent();
+      dispatch(events_ + i, std::min(kUrgentEvery, n - i));
+    }
   }
   int64_t now = monotonic_us();
   TimerQueue::Fired t;

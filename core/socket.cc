@@ -157,6 +157,13 @@ int SocketManager::set_owner(SocketId id, SocketOwner *owner) {
   return 0;
 }
 
+int SocketManager::set_urgent(SocketId id) {
+  Socket *s = find(id);
+  if (s == nullptr) return kErrUnknownSocket;
+  s->urgent = true;
+  return s->fd >= 0 ? loop_.set_urgent(s->fd) : 0;
+}
+
 void SocketManager::mark_dirty(Socket *s) {
   if (!s->dirty) {
     s->dirty = true;

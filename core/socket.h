@@ -131,6 +131,10 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   SocketId udp_bind(const SockAddr &addr, SocketOwner *owner);
   SocketId udp_connect(const SockAddr &addr, SocketOwner *owner);
   int set_owner(SocketId id, SocketOwner *owner);
+  // The socket's events are served ahead of others in a busy turn
+  // (EventLoop::set_urgent); a listener's connections inherit it. For
+  // traffic between servers, which must not queue behind every client.
+  int set_urgent(SocketId id);
 
   // Bytes are queued and leave before the loop next waits.
   int send(SocketId id, const void *data, size_t n);

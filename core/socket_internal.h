@@ -50,6 +50,7 @@ struct SocketManager::Socket {
   bool drain_wanted = false;  // notify_drained() was asked
   bool read_paused = false;   // the read limit was reached
   bool reread = false;        // in reread_
+  bool urgent = false;        // EventLoop::set_urgent (a listener: its connections)
   size_t read_limit = SIZE_MAX;
   size_t read_want = 0;  // a reader waits for this many bytes
   // Reading pauses once the ring holds this much.

@@ -192,6 +192,7 @@ void SocketManager::do_accept(Socket *listener) {
     SocketOwner *owner = listener->owner;
     SocketId id = track(fd, kStream, owner);
     if (id < 0) continue;
+    if (listener->urgent) set_urgent(id);
     std::string peer = format_address(reinterpret_cast<struct sockaddr *>(&ss));
     if (listener->tls) {
       attach_filter(find(id), listener->tls->factory, lid, peer);  // on_accept once established
