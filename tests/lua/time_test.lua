@@ -53,8 +53,25 @@ T.run(function()
 
 	-- Argument checks name the function.
 	T.raises(function() time.sleep(1.5) end, "time.sleep: integer milliseconds expected")
-	T.raises(function() time.after(1.5, print) end, "time.after")
-	T.raises(function() time.after(1, "x") end, "time.after: function expected")
+	T.raises(function() time.after(1.5, print) end, "time.after: integer milliseconds expected, got float")
+	T.raises(function() time.after("1", print) end, "time.after: integer milliseconds expected, got string")
+	T.raises(function() time.after(nil, print) end, "time.after: integer milliseconds expected, got nil")
+	T.raises(function() time.after(1, "x") end, "time.after: function expected, got string")
+	T.raises(function() time.after(1) end, "time.after: function expected, got no value")
+	-- The error points at the caller's line, as error(msg, 2) would.
+	local ok, where = pcall(function() time.after(1, 2) end)
+	T.ok(not ok and tostring(where):find("time_test.lua:%d+: time.after:"), where)
+	-- ud, or the id without one; an integral float; a cancelled timer's ud
+	-- is not kept.
+	local got = {}
+	local id1 = time.after(1, function(v) got[1] = v end)
+	time.after(1.0, function(v) got[2] = v end, "ud")
+	local gone = time.after(1, function() got[3] = true end, {})
+	time.cancel(gone)
+	time.sleep(20)
+	T.eq(got[1], id1, "without ud the callback gets the id")
+	T.eq(got[2], "ud")
+	T.eq(got[3], nil, "cancelled")
 	local co = coroutine.wrap(function() return pcall(time.sleep, 1) end)
 	local _, err = co()
 	T.ok(tostring(err):find("time.sleep: must be called inside a task", 1, true), err)

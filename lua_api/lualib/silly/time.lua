@@ -12,8 +12,10 @@ local spawn = silly._spawn
 
 local M = {}
 
--- timer id -> the sleeping task, or {fn, ud} for after()
+-- timer id -> the sleeping task, or after()'s function; its ud, when one
+-- was given, in udata (no table per timer: after() is on hot paths).
 local pending = {}
+local udata = {}
 
 local function check_ms(fname, ms)
 	if mtype(ms) ~= "integer" then
@@ -34,7 +36,13 @@ c.ontimer(function(id)
 	if type(t) == "thread" then
 		wake(t)
 	else
-		spawn(t[1], t[2] or id)
+		local ud = udata[id]
+		if ud ~= nil then
+			udata[id] = nil
+			spawn(t, ud)
+		else
+			spawn(t, id)
+		end
 	end
 end)
 
@@ -52,20 +60,15 @@ function M.sleep(ms)
 	suspend("time.sleep", "SLEEP")
 end
 
-function M.after(ms, fn, ud)
-	ms = check_ms("time.after", ms)
-	if type(fn) ~= "function" then
-		error("time.after: function expected, got " .. type(fn), 2)
-	end
-	local id = timeout(ms)
-	pending[id] = {fn, ud}
-	return id
-end
+-- after(ms, fn, ud): checks its arguments, adds the timer and keeps fn
+-- (and ud) in the two tables above, all in C.
+M.after = c.afterfn(pending, udata)
 
 function M.cancel(id)
 	local t = pending[id]
 	if t and type(t) ~= "thread" then
 		pending[id] = nil
+		udata[id] = nil
 		c.timercancel(id)
 	end
 end
