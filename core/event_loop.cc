@@ -1,7 +1,6 @@
 #include "silly/core/event_loop.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -137,24 +136,6 @@ bool EventLoop::run_before_wait() {
   return busy;
 }
 
-// Polls until an event or `until`, giving the core away between polls (see
-// core/spin_policy.h): the process that will send the event may be waiting
-// for this very core.
-int EventLoop::spin(int64_t now, int64_t until) {
-  for (;;) {
-    int n = poller_.wait(events_, kMaxEvents, 0);
-    if (n > 0 || now >= until) return n;
-    sched_yield();
-    int64_t back = monotonic_us();
-    if (back - now >= SpinPolicy::kDescheduledUs) {
-      spin_.contended();
-      return poller_.wait(events_, kMaxEvents, 0);
-    }
-    spin_.uncontended();
-    now = back;
-  }
-}
-
 void EventLoop::dispatch(const PollEvent *events, int n) {
   for (int i = 0; i < n && !stopping_; i++) {
     auto fd = static_cast<size_t>(events[i].token & 0xffffffffu);
@@ -194,12 +175,25 @@ bool EventLoop::run_once(int max_wait_ms) {
   } else {
     int64_t start = monotonic_us();
     int64_t budget = spin_.budget();
+    int64_t gave_up = -1;  // when a fruitless poll gave up
     if (budget > 0) {
-      n = spin(start, start + budget);
-      if (n == 0) wait = wait_ms();  // the spin used part of it
+      int64_t until = start + budget, now = start;
+      do {
+        n = poller_.wait(events_, kMaxEvents, 0);
+      } while (n == 0 && (now = monotonic_us()) < until);
+      if (n > 0) {
+        spin_.found();
+      } else {
+        gave_up = now;
+        wait = wait_ms();  // the poll used part of it
+      }
     }
     if (n == 0) n = poller_.wait(events_, kMaxEvents, wait);
-    spin_.record(monotonic_us() - start);
+    int64_t end = monotonic_us();
+    // The event came right after the poll gave up: the poll kept its sender
+    // (on this core) from running. See core/spin_policy.h.
+    if (gave_up >= 0 && n > 0 && end - gave_up <= SpinPolicy::kStarvedUs) spin_.starved();
+    spin_.record(end - start);
   }
   if (urgent_ == nullptr || n <= kUrgentEvery) {
     dispatch(events_, n);

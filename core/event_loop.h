@@ -142,7 +142,6 @@ class EventLoop : private FdHandler {
   void serve_urgent();
   void on_ready(int fd, void *data, const PollEvent &ev) override;  // the signal pipe
   bool run_before_wait();
-  int spin(int64_t now, int64_t until);  // polls until an event or until
 
   Poller poller_;
   // The urgent descriptors once more (each is in poller_ too), made on

@@ -11,15 +11,15 @@
 // chain of calls sees short ones and stays awake between them. Like Aeron's
 // backoff idle strategy, but with the budget learned from the traffic.
 //
-// Polling must never cost what blocking would not. Between two polls the
-// loop yields its core (EventLoop::run_once), so a peer process on the same
-// core, the one about to answer, runs at once instead of after the spin. A
-// yield that comes back from a long absence (kDescheduledUs: the scheduler
-// gave the core to something else for a slice) means the core is shared
-// with work that does not end soon; a yield then costs a whole slice where
-// a blocking wait would have been woken at the event. The loop stops
-// polling and skips the next waits' polls, twice as many each time it
-// happens again, until a streak of yields comes back at once.
+// Polling must never cost what blocking would not. When the process that
+// will send the next event shares this core (two nodes on one core), the
+// poll keeps it from running: the event comes only once the poll gives up
+// and blocks, and then at once. That is what the loop watches for: a poll
+// that used its whole budget, followed by an event within kStarvedUs of
+// blocking, kStrikes times in a row. Each time, the next waits skip their poll, twice as many as the
+// last time (up to kMaxSkip), until a streak of polls find their events. A busy process
+// of another program on the same core is different: the poll competes with
+// it for the core as blocking would, and finds its events, so it goes on.
 #pragma once
 
 #include <cstdint>
@@ -33,12 +33,15 @@ class SpinPolicy {
   // One long idle wait counts as this much, so that a burst after it
   // starts spinning again within a dozen short waits.
   static constexpr int64_t kSampleClampUs = 10000;
-  // A gap this long between two polls of one spin: the core went elsewhere.
-  static constexpr int64_t kDescheduledUs = 500;
-  // At most this many waits skip their poll after contention.
+  // An event this soon after a fruitless poll gave up: the poll held it.
+  static constexpr int64_t kStarvedUs = 400;
+  // Polls in a row that held their event before the loop backs off: an
+  // answer that just missed a poll on an idle machine is not a sign.
+  static constexpr int kStrikes = 2;
+  // At most this many waits skip their poll after holding an event.
   static constexpr int kMaxSkip = 1024;
-  // Yields in a row that came back at once before polling resumes in full.
-  static constexpr int kCleanStreak = 64;
+  // Polls in a row that found their event before polling resumes in full.
+  static constexpr int kFoundStreak = 32;
 
   // A fixed budget (the --sys.loop.spin_us override); -1: learned.
   void set_fixed(int us) { fixed_us_ = us; }
@@ -57,28 +60,31 @@ class SpinPolicy {
     if (gap_us > kSampleClampUs) gap_us = kSampleClampUs;
     average_us_ += (gap_us - average_us_) / 4;
   }
-  // A yield came back at once. The scheduler may pick this process again
-  // with a busy one waiting (that one used more than its share), so only a
-  // streak of them says nothing else wants the core.
-  void uncontended() {
-    if (skip_ > 0 && ++clean_ >= kCleanStreak) skip_ = skip_left_ = 0;
+  // A poll found its event. A sender on this core sometimes gets to run
+  // during a poll (the scheduler's tick), so only a streak of these ends
+  // the backoff.
+  void found() {
+    strikes_ = 0;
+    if (skip_ > 0 && ++found_ >= kFoundStreak) skip_ = found_ = 0;
   }
-  // A yield came back after the core had gone elsewhere for a slice: stop
-  // polling for a while (see the top of the file).
-  void contended() {
-    clean_ = 0;
+  // A poll used its budget and the event came kStarvedUs or less after
+  // blocking: stop polling for a while (see the top of the file).
+  void starved() {
+    found_ = 0;
+    if (++strikes_ < kStrikes) return;  // once may be chance
     skip_ = skip_ == 0 ? 1 : (skip_ * 2 > kMaxSkip ? kMaxSkip : skip_ * 2);
     skip_left_ = skip_;
   }
-  // How many waits skip their poll next time contention is seen (0: none
-  // seen since the last clean success); for tests.
+  // How many waits skip their poll after the next starved() is this
+  // doubled (0: none since the last poll that found its event); for tests.
   int backoff() const { return skip_; }
 
  private:
   int fixed_us_ = -1;
   int skip_ = 0;
   int skip_left_ = 0;
-  int clean_ = 0;                        // yields that came back at once since the last contention
+  int found_ = 0;                        // polls that found their event since the last starved()
+  int strikes_ = 0;                      // starved() calls since a poll last found its event
   int64_t average_us_ = kSampleClampUs;  // cold: no polling until events come close
 };
 

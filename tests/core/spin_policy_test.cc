@@ -39,38 +39,45 @@ TEST(SpinPolicy, AFixedBudgetOverrides) {
   EXPECT_GT(p.budget(), 0);
 }
 
-TEST(SpinPolicy, ContentionSkipsPollsTwiceAsLongEachTime) {
+TEST(SpinPolicy, APollThatHoldsItsEventBacksOffTwiceAsLongEachTime) {
   SpinPolicy p;
   for (int i = 0; i < 50; i++) p.record(20);
   ASSERT_GT(p.budget(), 0);
-  // A yield lost the core for a slice: the next wait blocks at once.
-  p.contended();
+  // Once may be chance: an answer that just missed the poll.
+  p.starved();
+  EXPECT_GT(p.budget(), 0);
+  // Twice in a row: the sender shares this core. The next wait blocks.
+  p.starved();
   EXPECT_EQ(p.budget(), 0);
   EXPECT_GT(p.budget(), 0);
-  // Again before a clean streak: two waits, then four.
-  p.contended();
+  // Again before a streak of found events: two waits, then four.
+  p.starved();
   EXPECT_EQ(p.budget(), 0);
   EXPECT_EQ(p.budget(), 0);
   EXPECT_GT(p.budget(), 0);
-  p.contended();
+  p.starved();
   for (int i = 0; i < 4; i++) EXPECT_EQ(p.budget(), 0) << i;
   EXPECT_GT(p.budget(), 0);
-  for (int i = 0; i < 20; i++) p.contended();
+  for (int i = 0; i < 20; i++) p.starved();
   EXPECT_EQ(p.backoff(), SpinPolicy::kMaxSkip) << "capped";
 }
 
-TEST(SpinPolicy, OnlyAStreakOfQuickYieldsEndsTheBackoff) {
+TEST(SpinPolicy, OnlyAStreakOfFoundEventsEndsTheBackoff) {
   SpinPolicy p;
   for (int i = 0; i < 50; i++) p.record(20);
-  p.contended();
-  p.contended();
+  p.starved();
+  p.starved();
+  p.starved();
   ASSERT_EQ(p.backoff(), 2);
-  // A busy process on the core lets the scheduler pick this one again now
-  // and then: a few quick yields between slow ones change nothing.
-  for (int i = 0; i < SpinPolicy::kCleanStreak - 1; i++) p.uncontended();
-  p.contended();
+  // The sender on this core runs during a poll now and then (the
+  // scheduler's tick): a few found events between held ones change nothing.
+  for (int i = 0; i < SpinPolicy::kFoundStreak - 1; i++) p.found();
+  p.starved();
+  EXPECT_EQ(p.backoff(), 2) << "one strike after a found event";
+  p.starved();
   EXPECT_EQ(p.backoff(), 4);
-  for (int i = 0; i < SpinPolicy::kCleanStreak; i++) p.uncontended();
+  for (int i = 0; i < 4; i++) p.budget();
+  for (int i = 0; i < SpinPolicy::kFoundStreak; i++) p.found();
   EXPECT_EQ(p.backoff(), 0);
   EXPECT_GT(p.budget(), 0);
 }
