@@ -30,7 +30,7 @@ local results = {
 	{"labelled child:inc() (held)", ns(function(k) for _ = 1, k do child:inc() end end)},
 	{"counter:labels(peer):inc()", ns(function(k) for _ = 1, k do lc:labels("127.0.0.1:9000"):inc() end end)},
 	{"histogram:observe(0.003), 16 buckets", ns(function(k) for _ = 1, k do hc:observe(0.003) end end)},
-	
+
 }
 local base = results[1][2]
 for _, r in ipairs(results) do

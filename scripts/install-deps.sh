@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   bazel-bootstrap bazel-rules-java
-  g++ liblua5.4-dev lua5.4 libjemalloc-dev
+  g++ liblua5.4-dev lua5.4 lua-check libjemalloc-dev
   libgtest-dev libbenchmark-dev
   libmsgpack-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3-msgpack
   clang clang-format libclang-rt-14-dev

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs every check:
 #   1. clang-format on every C++ source; the docs name what the code has
-#      and their links resolve (tools/check_docs.py)
+#      and their links resolve (tools/check_docs.py); luacheck on every
+#      Lua file of the runtime, tests, examples and benchmarks (.luacheckrc)
 #   2. bazel test //...                 (all tests)
 #   3. bazel test --config=asan //...   (the same under ASan + UBSan)
 #   4. tests/fuzz/run.sh 20             (each fuzz target for 20 s)
@@ -30,6 +31,7 @@ for f in $(git ls-files '*.cc' '*.h' 2>/dev/null); do
 done
 if [ "$unformatted" -eq 0 ]; then tally 1 0; else tally 0 1; fi
 if python3 tools/check_docs.py; then tally 1 0; else tally 0 1; fi
+if luacheck lua_api/lualib tests examples bench --codes --no-color -q; then tally 1 0; else tally 0 1; fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

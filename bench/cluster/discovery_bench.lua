@@ -109,11 +109,10 @@ T.run(function()
 	start_node(server, "fresh", 10)
 	start_node(server, "fresh", 10)
 	wait_until(function() return #svc:members() == 2 end)
-	local first = {}
 	local seen_join = {}
-	reg:watch("fresh", function(what, m)
+	reg:watch("fresh", function(what, member)
 		if what == "join" then
-			seen_join[m.addr] = seen_join[m.addr] or time.monotonic_us()
+			seen_join[member.addr] = seen_join[member.addr] or time.monotonic_us()
 		end
 	end)
 	local stop_calls = false

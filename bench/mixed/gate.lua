@@ -51,9 +51,9 @@ silly.fork(function()
 	local t0, e0 = now(), echoed
 	local deadline = t0 + seconds * 1e6
 	while now() < deadline do
-		local t0 = now()
+		local c0 = now()
 		assert(node.call(fd, 1, msg) == msg)
-		lat[#lat + 1] = now() - t0
+		lat[#lat + 1] = now() - c0
 	end
 	-- The echo load while the calls ran: a runtime that starts the calls
 	-- late would measure them on an idle node.

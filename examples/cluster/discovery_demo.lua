@@ -81,9 +81,8 @@ reg:watch("battle", function(what, m)
 end)
 
 start("store")
-local battle_pids = {}
-for i = 1, 3 do
-	battle_pids[i] = start("battle")
+for _ = 1, 3 do
+	start("battle")
 end
 
 local lobby = cluster.new {

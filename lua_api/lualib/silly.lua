@@ -85,8 +85,8 @@ local function task_end(co)
 end
 
 local task_entry
-task_entry = function(f, a, b, c)
-	f(a, b, c)
+task_entry = function(f, a, b, d)
+	f(a, b, d)
 	local co = co_running()
 	task_end(co)
 	if pool_size >= POOL_MAX then
@@ -175,31 +175,31 @@ end
 --------------------------------------------------------------------------
 -- Internal API for the other silly modules.
 
--- Runs f(a, b, c) in a new task now.
-function M._spawn(f, a, b, c)
+-- Runs f(a, b, d) in a new task now.
+function M._spawn(f, a, b, d)
 	local co = task_new()
-	resume(co, f, a, b, c)
+	resume(co, f, a, b, d)
 	return co
 end
 
--- Runs f(a, b, c) now in a task whose coroutine has f itself as its body:
+-- Runs f(a, b, d) now in a task whose coroutine has f itself as its body:
 -- not taken from the pool nor given back to it, and no entry frame under
 -- f, so a long-lived task (one serving a connection) has five more stack
 -- slots for its own frames before a blocked call doubles its stack.
-function M._spawn_bare(f, a, b, c)
+function M._spawn_bare(f, a, b, d)
 	local co = co_create(f)
 	if hook_create then
 		hook_create(co)
 	end
-	resume(co, a, b, c)
+	resume(co, a, b, d)
 	return co
 end
 
--- Runs f(a, b, c) in a new task now, under the trace id `trace`.
-function M._spawn_traced(trace, f, a, b, c)
+-- Runs f(a, b, d) in a new task now, under the trace id `trace`.
+function M._spawn_traced(trace, f, a, b, d)
 	local co = task_new()
 	task_trace[co] = trace
-	resume(co, f, a, b, c)
+	resume(co, f, a, b, d)
 	return co
 end
 

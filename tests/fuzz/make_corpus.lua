@@ -2,7 +2,6 @@
 -- project's test vectors and codecs. Run from the repository root:
 --   bazel-bin/silly tests/fuzz/make_corpus.lua
 local silly = require "silly"
-local zproto = require "zproto"
 local msgpack = require "msgpack"
 local protobuf = require "protobuf"
 local np = require "silly.netpacket"

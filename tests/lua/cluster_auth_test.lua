@@ -1,7 +1,6 @@
 -- silly.net.cluster with a secret, with TLS, and with both, between this
 -- process and helper nodes: who gets in, who does not, and what each side
 -- is told. Certificates are made by the real openssl tool at test time.
-local silly = require "silly"
 local time = require "silly.time"
 local tcp = require "silly.net.tcp"
 local cluster = require "silly.net.cluster"
@@ -54,6 +53,7 @@ T.run(function()
 	T.eq(fd2, nil)
 	T.eq(err, "authentication failed", "a wrong secret")
 	fd2, err = client({heartbeat = 1000}).connect(addr)
+	T.eq(fd2, nil)
 	T.eq(err, "authentication failed", "no secret, with a hello")
 	local base = client()
 	local bfd = base.connect(addr) -- the base wire says no hello: it connects
@@ -87,10 +87,12 @@ T.run(function()
 	T.eq(fd2, nil)
 	T.ok(err:find("certificate verify failed", 1, true), "another CA: " .. tostring(err))
 	fd2, err = client({tls = {ca = certs .. "/ca.pem", servername = "battle.example"}}).connect(tls_addr)
+	T.eq(fd2, nil)
 	T.ok(err and err:find("hostname mismatch", 1, true), "a wrong name: " .. tostring(err))
 	-- A TLS client on a plaintext port, and a plaintext client with a hello
 	-- on a TLS port.
 	fd2, err = client({tls = {ca = certs .. "/ca.pem"}}).connect(addr)
+	T.eq(fd2, nil)
 	T.ok(err and err:find("TLS", 1, true), "TLS to a plaintext port: " .. tostring(err))
 	print("a TLS client on a plaintext port is told:", err)
 	fd2, err = client({heartbeat = 1000}).connect(tls_addr)
@@ -121,6 +123,7 @@ T.run(function()
 	local bothfd = T.ok(bc.connect(both))
 	T.eq(bc.call(bothfd, 1, "both"), "both", "secret over TLS")
 	fd2, err = client({secret = "trout", tls = {ca = certs .. "/ca.pem"}}).connect(both)
+	T.eq(fd2, nil)
 	T.eq(err, "authentication failed", "a wrong secret over TLS")
 
 	-- Renewed certificates: reload_tls reads the files again for new links.
@@ -131,6 +134,7 @@ T.run(function()
 	local raddr = tcp.sockname(T.ok(renewing.listen("127.0.0.1:0")))
 	local checker = client({tls = {ca = certs .. "/ca.pem", servername = "localhost"}})
 	fd2, err = checker.connect(raddr)
+	T.eq(fd2, nil)
 	T.ok(err and err:find("expired", 1, true), "the expired certificate first: " .. tostring(err))
 	os.execute(string.format("cp %s/server.pem %s/server.key %s/", certs, certs, live))
 	T.eq(renewing.reload_tls(), true, "reloaded")

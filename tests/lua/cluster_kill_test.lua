@@ -1,6 +1,5 @@
 -- A peer killed with SIGKILL while 1000 calls are pending: every caller
 -- gets nil, "closed" at once, and no session stays allocated.
-local silly = require "silly"
 local time = require "silly.time"
 local cluster = require "silly.net.cluster"
 local waitgroup = require "silly.sync.waitgroup"

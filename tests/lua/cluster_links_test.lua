@@ -1,6 +1,5 @@
 -- Links that survive real networks (opt-in options of cluster.new): per-call
 -- timeouts, liveness, reconnecting peers, large payloads.
-local silly = require "silly"
 local time = require "silly.time"
 local cluster = require "silly.net.cluster"
 local waitgroup = require "silly.sync.waitgroup"
@@ -237,6 +236,7 @@ local function large_payloads()
 	local bfd = T.ok(base.listen("127.0.0.1:0"))
 	local fd3 = T.ok(client.connect(tcp.sockname(bfd)))
 	r, err = client.call(fd3, 1, string.rep("z", 70000))
+	T.eq(r, nil)
 	T.eq(err, "payload too large: 70000 bytes (at most 65519)", "a base peer takes one frame")
 	T.eq(#server_closes, 0)
 	client.close(fd)
@@ -320,6 +320,7 @@ local function restarting_peer()
 	T.eq(err, "unreachable: Connection refused", "the connect error reaches the call")
 	local t0 = time.monotonic()
 	r, err = client.call(p, 1, "again?", 2000)
+	T.eq(r, nil)
 	T.eq(err, "unreachable: Connection refused", "and the next call fails at once")
 	T.le(time.monotonic() - t0, 500)
 	local _, pid = T.start("helper_cluster_server.lua", "--port=" .. port)
@@ -356,6 +357,7 @@ local function restarting_peer()
 	time.sleep(20)
 	T.eq(client.__fdaddr[fd], nil)
 	r, err = client.call(p, 1, "after close")
+	T.eq(r, nil)
 	T.eq(err, "closed", "a closed peer stays closed")
 	time.sleep(300)
 	T.eq(p.running, false, "no reconnect after close")

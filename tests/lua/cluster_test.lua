@@ -105,6 +105,7 @@ T.run(function()
 	T.eq(r, nil)
 	T.ok(err:find("remote handler error: .*handler failed on purpose"), err)
 	r, err = client.call(fd, 99, "no handler answers 99")
+	T.eq(r, nil)
 	T.eq(err, "timeout", "nil from a handler: no response")
 
 	-- send: one-way, true; any response to it is dropped silently.
@@ -112,6 +113,7 @@ T.run(function()
 
 	-- Payload limits: requests 65519, responses 65531.
 	r, err = client.call(fd, "echo", string.rep("x", 65519))
+	T.eq(err, nil)
 	T.eq(#r, 65519, "largest request")
 	r, err = client.call(fd, "echo", string.rep("x", 65520))
 	T.eq(r, nil)

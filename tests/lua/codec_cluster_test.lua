@@ -1,5 +1,4 @@
 -- A cluster call through each codec between two processes.
-local silly = require "silly"
 local cluster = require "silly.net.cluster"
 local codecs = require "codecs_for_tests"
 local T = require "testaux"

@@ -1,6 +1,5 @@
 -- silly.net.cluster.discovery and svc:// peers, with a real etcd server
 -- and node processes that register themselves (helper_svc_node.lua).
-local silly = require "silly"
 local time = require "silly.time"
 local cluster = require "silly.net.cluster"
 local etcd = require "silly.store.etcd"

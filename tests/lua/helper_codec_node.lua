@@ -1,6 +1,5 @@
 -- Helper process: a cluster node speaking one codec (--codec=msgpack or
 -- zproto); its handler echoes a player record with the level raised.
-local silly = require "silly"
 local env = require "silly.env"
 local tcp = require "silly.net.tcp"
 local cluster = require "silly.net.cluster"

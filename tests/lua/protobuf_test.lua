@@ -141,6 +141,7 @@ message Player { string name = 1; int32 level = 2; }
 	T.eq(ok, nil)
 	T.ok(err:find("^line 4:"), err)
 	ok, err = protobuf.load('syntax = "proto3";\nmessage U {\n  Missing m = 1;\n}\n')
+	T.eq(ok, nil)
 	T.ok(err and err:find("^line 3:") and err:find("Missing", 1, true), err)
 	T.eq(select(2, protobuf.loadfile("/nonexistent.proto")), "protobuf.loadfile: cannot open /nonexistent.proto")
 

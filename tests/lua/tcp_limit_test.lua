@@ -3,7 +3,6 @@
 -- rely on all three); after a read past the limit the socket keeps to its
 -- limit again; a line far past the limit is read in a few turns, not one
 -- byte a turn; and the memory of a huge line comes back once it is read.
-local silly = require "silly"
 local c = require "silly.c"
 local time = require "silly.time"
 local tcp = require "silly.net.tcp"
@@ -12,8 +11,8 @@ local T = require "testaux"
 -- A server that writes `chunks` with a pause between them.
 local function writer(chunks)
 	local lid = T.ok(tcp.listen("127.0.0.1:0", function(fd)
-		for _, c in ipairs(chunks) do
-			tcp.write(fd, c)
+		for _, chunk in ipairs(chunks) do
+			tcp.write(fd, chunk)
 			time.sleep(100)
 		end
 		time.sleep(5000)
@@ -84,7 +83,7 @@ T.run(function()
 	T.le(took, 5000, "read within 5 s")
 	tcp.close(fd)
 	tcp.close(lid)
-	line, big = nil, nil
+	line, big = nil, nil -- luacheck: ignore 311 (dropped for the collector)
 
 	-- 6. The memory of a 64 MiB line comes back after it was read: the
 	-- node is idle afterwards, and no allocation would trigger a collection.
@@ -144,6 +143,7 @@ T.run(function()
 	T.eq(r, nil)
 	T.eq(err, "socket closed")
 	r, err = tcp.read(fd, 1)
+	T.eq(r, nil)
 	T.eq(err, "socket closed")
 	r, err = tcp.readall(123456789)
 	T.eq(r, nil)

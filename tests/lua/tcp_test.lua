@@ -103,8 +103,8 @@ T.run(function()
 	time.sleep(20)
 	local werr
 	for _ = 1, 200 do
-		local ok, e = tcp.write(hfd, string.rep("p", 65536))
-		if not ok then
+		local wrote, e = tcp.write(hfd, string.rep("p", 65536))
+		if not wrote then
 			werr = e
 			break
 		end

@@ -1,5 +1,4 @@
 -- silly.time: 1 ms timers, after/cancel ordering, argument checks.
-local silly = require "silly"
 local time = require "silly.time"
 local T = require "testaux"
 

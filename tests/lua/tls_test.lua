@@ -148,8 +148,10 @@ T.run(function()
 	T.eq(c, nil)
 	T.ok(err:find("certificate has expired", 1, true), "expired: " .. err)
 	c, err = tls.connect(addr, {ca = pem("other_ca.pem"), servername = "localhost"})
+	T.eq(c, nil)
 	T.ok(err and err:find("certificate verify failed", 1, true), "another CA: " .. tostring(err))
 	c, err = tls.connect(addr, {ca = pem("ca.pem"), servername = "login.example"})
+	T.eq(c, nil)
 	T.ok(err and err:find("hostname mismatch", 1, true), "a wrong name: " .. tostring(err))
 
 	-- Plaintext peers, both ways.

@@ -54,8 +54,8 @@ end)
 
 -- Internal, for the modules that listen: the record of the listener that
 -- accepted `id`, or nil when it is gone (the connection is closed then).
-function M._listener(records, id, lid)
-	local l = records[lid]
+function M._listener(recs, id, lid)
+	local l = recs[lid]
 	if not l then
 		nc.close(id)
 	end
@@ -63,23 +63,23 @@ function M._listener(records, id, lid)
 end
 
 -- Internal, for the modules that connect: starts a connect whose record
--- `rec` goes into the table `records()` returns under the new id, and
+-- `rec` goes into the table `records_of()` returns under the new id, and
 -- suspends until it is done (the module may rebuild that table meanwhile,
 -- after a wave of closed sockets). `start(rec)` makes the socket and
 -- returns its id or nil, err; _connected(rec, status) is what the module
 -- calls on its connect event.
 -- `describe(status)`, if given, words a failure instead of strerror.
-function M._connect(fname, records, rec, start, describe)
+function M._connect(fname, records_of, rec, start, describe)
 	local co = silly._checkblock(fname)
 	local id, err = start()
 	if not id then
 		return nil, err
 	end
 	rec.waiter = co
-	records()[id] = rec
+	records_of()[id] = rec
 	local status = silly._suspend(fname, "WAIT")
 	if status ~= 0 then
-		records()[id] = nil
+		records_of()[id] = nil
 		return nil, (describe or strerror)(status)
 	end
 	return id
@@ -87,10 +87,11 @@ end
 
 -- Internal: resolves "name:port" through silly.net.dns; numeric forms pass through.
 function M._resolve(addr)
-	local host, port = addr:match("^%[(.-)%]:(%w+)$")
+	local host = addr:match("^%[(.-)%]:%w+$")
 	if host then
 		return addr
 	end
+	local port
 	host, port = addr:match("^(.-):(%w+)$")
 	if not host then
 		return nil, "invalid address:" .. addr

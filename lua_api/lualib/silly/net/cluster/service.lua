@@ -10,7 +10,7 @@ local silly = require "silly"
 local time = require "silly.time"
 local peers = require "silly.net.cluster.peer"
 
-local byte, tostring, type = string.byte, tostring, type
+local byte, tostring = string.byte, tostring
 
 local M = {}
 
