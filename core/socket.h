@@ -94,6 +94,8 @@ class StreamFilter {
   virtual void shutdown(RingBuffer &wire) = 0;
   virtual bool established() const = 0;
   virtual std::string reason() const = 0;
+  // The application protocol agreed in the handshake (ALPN); empty: none.
+  virtual std::string protocol() const { return {}; }
 };
 
 // Makes the filter of each stream a listener accepts or a connect opens.
@@ -196,6 +198,9 @@ class SocketManager : private FdHandler, private TimerOwner, private BeforeWait 
   // The socket's own address ("ip:port"), e.g. the port a listener got
   // for port 0; empty for an unknown id.
   std::string local_address(SocketId id) const;
+  // The protocol a TLS stream's handshake agreed through ALPN; empty for
+  // none, a stream without TLS, or an unknown id.
+  std::string protocol(SocketId id) const;
 
   // System calls made, for tests and benchmarks that check batching.
   uint64_t read_calls() const { return read_calls_; }

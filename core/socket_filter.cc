@@ -96,4 +96,10 @@ void SocketManager::filter_failed(Socket *s, const std::string &why) {
   if (owner != nullptr) owner->on_connect(id, kErrTls);
 }
 
+std::string SocketManager::protocol(SocketId id) const {
+  Socket *s = find(id);
+  if (s == nullptr || !s->tls || !s->tls->filter) return {};
+  return s->tls->filter->protocol();
+}
+
 }  // namespace silly

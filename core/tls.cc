@@ -5,6 +5,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -56,8 +57,75 @@ bool loaded(int ok, const std::string &kind, const std::string &path, std::strin
   return false;
 }
 
-SSL_CTX *build_context(const TlsConfig &c, std::string *error) {
-  if (c.server && (c.cert.empty() || c.key.empty())) {
+// One certificate chain and its key from PEM text (TlsConfig::pem_certs).
+bool use_pem(SSL_CTX *ctx, const std::pair<std::string, std::string> &pem, size_t n, std::string *error) {
+  std::string which = "certificate #" + std::to_string(n);
+  BIO *in = BIO_new_mem_buf(pem.first.data(), static_cast<int>(pem.first.size()));
+  X509 *leaf = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
+  bool ok = leaf != nullptr && SSL_CTX_use_certificate(ctx, leaf) == 1;
+  X509_free(leaf);
+  while (ok) {  // the rest of the chain, after the leaf
+    X509 *extra = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
+    if (extra == nullptr) break;
+    ok = SSL_CTX_add1_chain_cert(ctx, extra) == 1;
+    X509_free(extra);
+  }
+  BIO_free(in);
+  if (!ok) {
+    *error = "bad " + which + ": " + openssl_reason(nullptr);
+    return false;
+  }
+  ERR_clear_error();  // the chain's end reads as an error
+  in = BIO_new_mem_buf(pem.second.data(), static_cast<int>(pem.second.size()));
+  EVP_PKEY *key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+  ok = key != nullptr && SSL_CTX_use_PrivateKey(ctx, key) == 1;
+  EVP_PKEY_free(key);
+  BIO_free(in);
+  if (!ok) {
+    *error = "bad key of " + which + ": " + openssl_reason(nullptr);
+    return false;
+  }
+  return true;
+}
+
+// ALPN's wire form: each protocol's length, then its bytes.
+std::string alpn_wire(const std::vector<std::string> &protocols) {
+  std::string wire;
+  for (const std::string &p : protocols) {
+    wire.push_back(static_cast<char>(p.size()));
+    wire += p;
+  }
+  return wire;
+}
+
+// A server's choice: its first protocol the client offers too.
+int select_alpn(SSL *, const unsigned char **out, unsigned char *outlen, const unsigned char *in, unsigned int inlen,
+                void *arg) {
+  std::string ours = alpn_wire(static_cast<TlsContext *>(arg)->config().alpn);
+  unsigned char *chosen = nullptr;
+  if (SSL_select_next_proto(&chosen, outlen, reinterpret_cast<const unsigned char *>(ours.data()),
+                            static_cast<unsigned int>(ours.size()), in, inlen) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  *out = chosen;  // points into `in`, which outlives the callback
+  return SSL_TLSEXT_ERR_OK;
+}
+
+bool valid_alpn(const std::vector<std::string> &protocols, std::string *error) {
+  for (const std::string &p : protocols) {
+    if (p.empty() || p.size() > 255) {
+      *error = "an ALPN protocol name is 1 to 255 bytes, got " + std::to_string(p.size());
+      return false;
+    }
+  }
+  return true;
+}
+
+// owner: the TlsContext the SSL_CTX is for (ALPN's callback reads its
+// configuration as it is at the handshake).
+SSL_CTX *build_context(const TlsConfig &c, TlsContext *owner, std::string *error) {
+  bool has_pem = !c.pem_certs.empty();
+  if (c.server && !has_pem && (c.cert.empty() || c.key.empty())) {
     *error = "a TLS listener needs cert and key";
     return nullptr;
   }
@@ -73,8 +141,28 @@ SSL_CTX *build_context(const TlsConfig &c, std::string *error) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   // An idle stream gives its record buffers back (about 34 KiB each).
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-  bool ok = true;
-  if (!c.cert.empty()) {
+  bool ok = valid_alpn(c.alpn, error);
+  for (size_t i = 0; ok && i < c.pem_certs.size(); i++) ok = use_pem(ctx, c.pem_certs[i], i + 1, error);
+  if (ok && has_pem && SSL_CTX_check_private_key(ctx) != 1) {
+    *error = "a key does not match its certificate";
+    ok = false;
+  }
+  if (ok && !c.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, c.ciphers.c_str()) != 1) {
+    *error = "bad cipher list '" + c.ciphers + "': " + openssl_reason(nullptr);
+    ok = false;
+  }
+  if (ok && !c.alpn.empty()) {
+    if (c.server) {
+      SSL_CTX_set_alpn_select_cb(ctx, select_alpn, owner);
+    } else {
+      std::string wire = alpn_wire(c.alpn);
+      // 0 is success here, unlike the rest of OpenSSL.
+      ok = SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char *>(wire.data()),
+                                   static_cast<unsigned int>(wire.size())) == 0;
+      if (!ok) *error = "cannot offer ALPN protocols: " + openssl_reason(nullptr);
+    }
+  }
+  if (ok && !c.cert.empty()) {
     ok = readable("certificate", c.cert, error) &&
          loaded(SSL_CTX_use_certificate_chain_file(ctx, c.cert.c_str()), "certificate", c.cert, error) &&
          readable("key", c.key, error) &&
@@ -119,6 +207,12 @@ class TlsFilter final : public StreamFilter {
   bool established() const override { return established_; }
   bool peer_closed() const override { return peer_closed_; }
   std::string reason() const override { return reason_; }
+  std::string protocol() const override {
+    const unsigned char *p = nullptr;
+    unsigned int n = 0;
+    SSL_get0_alpn_selected(ssl_, &p, &n);
+    return std::string(reinterpret_cast<const char *>(p), p != nullptr ? n : 0);
+  }
 
  private:
   static BIO_METHOD *bio_method();
@@ -298,11 +392,16 @@ TlsContext::~TlsContext() {
 }
 
 int TlsContext::reload(std::string *error) {
-  SSL_CTX *fresh = build_context(config_, error);
+  return reconfigure(config_, error);
+}
+
+int TlsContext::reconfigure(const TlsConfig &config, std::string *error) {
+  SSL_CTX *fresh = build_context(config, this, error);
   if (fresh == nullptr) return -1;
   // Streams already open hold their own reference to the old context.
   SSL_CTX_free(ctx_);
   ctx_ = fresh;
+  if (&config != &config_) config_ = config;
   return 0;
 }
 

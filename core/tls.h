@@ -8,6 +8,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "silly/core/socket.h"
 
@@ -26,6 +28,14 @@ struct TlsConfig {
   bool verify = true;
   std::string servername;  // sent as SNI; the name the server's certificate must carry
   int handshake_timeout_ms = 5000;
+  // Certificates as PEM text instead of files (the original framework's
+  // form): each a chain and its key, at most one per key type (RSA, ECDSA),
+  // OpenSSL picking the one the client can use.
+  std::vector<std::pair<std::string, std::string>> pem_certs;
+  std::string ciphers;  // OpenSSL cipher list for TLS 1.2; empty: OpenSSL's own
+  // ALPN: the protocols a client offers, or a server accepts in its order
+  // of preference (a client offering none of them gets no protocol).
+  std::vector<std::string> alpn;
 };
 
 class TlsContext : public StreamFilterFactory {
@@ -41,6 +51,8 @@ class TlsContext : public StreamFilterFactory {
   // Reads the files again; streams made from now on use them, streams
   // already open keep what they had. On failure nothing changes. 0 or -1.
   int reload(std::string *error);
+  // The same with another configuration (same side); 0 or -1.
+  int reconfigure(const TlsConfig &config, std::string *error);
 
   std::unique_ptr<StreamFilter> make_filter() override;
   int handshake_timeout_ms() const override { return config_.handshake_timeout_ms; }

@@ -391,6 +391,14 @@ int l_sockname(lua_State *L) {
   return 1;
 }
 
+// alpn(id) -> the protocol a TLS stream's handshake agreed, or nothing.
+int l_alpn(lua_State *L) {
+  std::string p = sockets(L).protocol(check_id(L, 1));
+  if (p.empty()) return 0;
+  lua_pushlstring(L, p.data(), p.size());
+  return 1;
+}
+
 // The text of a status; a TLS failure says what OpenSSL found, as the
 // status is read in the event that reported it.
 int l_strerror(lua_State *L) {
@@ -456,6 +464,7 @@ int open_silly_net(lua_State *L) {
       {"trim", l_trim},
       {"strerror", l_strerror},
       {"sockname", l_sockname},
+      {"alpn", l_alpn},
       {nullptr, nullptr},
   };
   luaL_newlib(L, fns);

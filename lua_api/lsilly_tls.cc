@@ -26,15 +26,54 @@ ContextRef *check_context(lua_State *L, int idx) {
 // only after the objects that describe it are gone.
 const char *const kStringFields[] = {"cert", "key", "ca", "servername"};
 
-void check_options(lua_State *L, const char *fname) {
+// A list of strings at t[field] (ALPN protocols), or nothing.
+void check_string_list(lua_State *L, int idx, const char *fname, const char *field) {
+  int t = lua_getfield(L, idx, field);
+  if (t != LUA_TNIL && t != LUA_TTABLE)
+    luaL_error(L, "%s: '%s' must be a list of strings, got %s", fname, field, lua_typename(L, t));
+  if (t == LUA_TTABLE) {
+    for (lua_Integer i = 1, n = luaL_len(L, -1); i <= n; i++) {
+      if (lua_geti(L, -1, i) != LUA_TSTRING) luaL_error(L, "%s: '%s' must be a list of strings", fname, field);
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+// certs = {{cert = <PEM text>, key = <PEM text>}, ...}, or nothing.
+void check_certs(lua_State *L, int idx, const char *fname) {
+  int t = lua_getfield(L, idx, "certs");
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  if (t != LUA_TTABLE || luaL_len(L, -1) == 0) {
+    luaL_error(L, "%s: certs must be a list of {cert = <PEM text>, key = <PEM text>}", fname);
+  }
+  for (lua_Integer i = 1, n = luaL_len(L, -1); i <= n; i++) {
+    bool ok = lua_geti(L, -1, i) == LUA_TTABLE && lua_getfield(L, -1, "cert") == LUA_TSTRING &&
+              lua_getfield(L, -2, "key") == LUA_TSTRING;
+    if (!ok) luaL_error(L, "%s: certs[%d] must be {cert = <PEM text>, key = <PEM text>}", fname, static_cast<int>(i));
+    lua_pop(L, 3);
+  }
+  lua_pop(L, 1);
+}
+
+void check_options(lua_State *L, int idx, const char *fname) {
   for (const char *field : kStringFields) {
-    int t = lua_getfield(L, 1, field);
+    int t = lua_getfield(L, idx, field);
     if (t != LUA_TNIL && t != LUA_TSTRING) {
       luaL_error(L, "%s: '%s' must be a string (a file path or a name), got %s", fname, field, lua_typename(L, t));
     }
     lua_pop(L, 1);
   }
-  if (lua_getfield(L, 1, "handshake") != LUA_TNIL) {
+  int t = lua_getfield(L, idx, "ciphers");
+  if (t != LUA_TNIL && t != LUA_TSTRING)
+    luaL_error(L, "%s: 'ciphers' must be a string, got %s", fname, lua_typename(L, t));
+  lua_pop(L, 1);
+  check_string_list(L, idx, fname, "alpn");
+  check_certs(L, idx, fname);
+  if (lua_getfield(L, idx, "handshake") != LUA_TNIL) {
     int exact = 0;
     lua_Integer ms = lua_tointegerx(L, -1, &exact);
     if (!exact || ms <= 0 || ms > 0x7fffffff) luaL_error(L, "%s: handshake must be a positive number of ms", fname);
@@ -42,27 +81,49 @@ void check_options(lua_State *L, const char *fname) {
   lua_pop(L, 1);
 }
 
-std::string string_field(lua_State *L, const char *field) {
-  lua_getfield(L, 1, field);
+std::string string_field(lua_State *L, int idx, const char *field) {
+  lua_getfield(L, idx, field);
   std::string v = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
   lua_pop(L, 1);
   return v;
 }
 
+// The options at idx, checked by check_options (nothing here raises).
+void read_config(lua_State *L, int idx, TlsConfig *c) {
+  lua_getfield(L, idx, "server");
+  c->server = lua_toboolean(L, -1) != 0;
+  lua_getfield(L, idx, "verify");
+  if (!lua_isnil(L, -1)) c->verify = lua_toboolean(L, -1) != 0;
+  lua_getfield(L, idx, "handshake");
+  if (!lua_isnil(L, -1)) c->handshake_timeout_ms = static_cast<int>(lua_tointeger(L, -1));
+  lua_pop(L, 3);
+  c->cert = string_field(L, idx, "cert");
+  c->key = string_field(L, idx, "key");
+  c->ca = string_field(L, idx, "ca");
+  c->servername = string_field(L, idx, "servername");
+  c->ciphers = string_field(L, idx, "ciphers");
+  if (lua_getfield(L, idx, "alpn") == LUA_TTABLE) {
+    for (lua_Integer i = 1, n = luaL_len(L, -1); i <= n; i++) {
+      lua_geti(L, -1, i);
+      c->alpn.emplace_back(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, idx, "certs") == LUA_TTABLE) {
+    for (lua_Integer i = 1, n = luaL_len(L, -1); i <= n; i++) {
+      lua_geti(L, -1, i);
+      c->pem_certs.emplace_back(string_field(L, -1, "cert"), string_field(L, -1, "key"));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+
 // Pushes the new context, or the error's text; true for a context.
 bool make_context(lua_State *L, const char *fname) {
   TlsConfig c;
-  lua_getfield(L, 1, "server");
-  c.server = lua_toboolean(L, -1) != 0;
-  lua_getfield(L, 1, "verify");
-  if (!lua_isnil(L, -1)) c.verify = lua_toboolean(L, -1) != 0;
-  lua_getfield(L, 1, "handshake");
-  if (!lua_isnil(L, -1)) c.handshake_timeout_ms = static_cast<int>(lua_tointeger(L, -1));
-  lua_pop(L, 3);
-  c.cert = string_field(L, "cert");
-  c.key = string_field(L, "key");
-  c.ca = string_field(L, "ca");
-  c.servername = string_field(L, "servername");
+  read_config(L, 1, &c);
   std::string error;
   ContextRef ctx = TlsContext::create(c, &error);
   if (ctx == nullptr) {
@@ -81,7 +142,7 @@ bool make_context(lua_State *L, const char *fname) {
 int l_context(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   const char *fname = luaL_optstring(L, 2, "tls.context");
-  check_options(L, fname);
+  check_options(L, 1, fname);
   if (!make_context(L, fname)) return lua_error(L);
   return 1;
 }
@@ -91,6 +152,29 @@ int l_reload(lua_State *L) {
   ContextRef *ctx = check_context(L, 1);
   std::string error;
   if ((*ctx)->reload(&error) != 0) {
+    lua_pushnil(L);
+    lua_pushlstring(L, error.data(), error.size());
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+// ctx:reconfigure(opts) -> true | nil, why: other options for new streams
+// (the same side), as tls.reload(fd, conf) needs.
+int l_reconfigure(lua_State *L) {
+  ContextRef *ctx = check_context(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  check_options(L, 2, "tls.reload");
+  std::string error;
+  bool ok;
+  {
+    TlsConfig c;
+    read_config(L, 2, &c);
+    c.server = (*ctx)->config().server;
+    ok = (*ctx)->reconfigure(c, &error) == 0;
+  }
+  if (!ok) {
     lua_pushnil(L);
     lua_pushlstring(L, error.data(), error.size());
     return 2;
@@ -118,7 +202,7 @@ FilterFactoryPtr opt_tls_context(lua_State *L, int idx) {
 
 int open_silly_tls(lua_State *L) {
   if (luaL_newmetatable(L, kContextMeta)) {
-    const luaL_Reg methods[] = {{"reload", l_reload}, {nullptr, nullptr}};
+    const luaL_Reg methods[] = {{"reload", l_reload}, {"reconfigure", l_reconfigure}, {nullptr, nullptr}};
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_gc);
