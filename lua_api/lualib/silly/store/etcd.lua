@@ -584,4 +584,12 @@ end
 
 M.prefix_end = prefix_end
 
+-- The original framework's client: etcd.newclient{endpoints = , retry = ,
+-- retry_sleep = , timeout = } with put{}, get{}, delete{}, grant{} ...
+-- taking and returning etcd's own request and response tables
+-- (silly/store/etcd/compat.lua).
+function M.newclient(conf)
+	return require("silly.store.etcd.compat").newclient(conf, M.new, request, kv_of)
+end
+
 return M
