@@ -10,3 +10,5 @@ exclude_files = {"bazel-*/**", "tests/vectors/**"} -- vectors: data, copied as g
 files["tests/lua"] = {ignore = {"212", "241"}, max_line_length = 130}
 -- not (a <= b) is meant: a NaN must fail the check.
 files["tests/lua/testaux.lua"] = {ignore = {"581"}}
+-- Annotation files for the Lua Language Server: declarations only.
+files["lua_api/meta"] = {ignore = {"212", "241"}, max_line_length = false}

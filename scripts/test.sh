@@ -31,7 +31,7 @@ for f in $(git ls-files '*.cc' '*.h' 2>/dev/null); do
 done
 if [ "$unformatted" -eq 0 ]; then tally 1 0; else tally 0 1; fi
 if python3 tools/check_docs.py; then tally 1 0; else tally 0 1; fi
-if luacheck lua_api/lualib tests examples bench --codes --no-color -q; then tally 1 0; else tally 0 1; fi
+if luacheck lua_api/lualib lua_api/meta tests examples bench --codes --no-color -q; then tally 1 0; else tally 0 1; fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
