@@ -41,15 +41,8 @@ local INT_OUT = {
 	member_id = true, raft_term = true,
 }
 
-local function prefix_end(key)
-	for i = #key, 1, -1 do
-		local b = key:byte(i)
-		if b < 0xff then
-			return key:sub(1, i - 1) .. string.char(b + 1)
-		end
-	end
-	return "\0" -- no key after it: every key from there on
-end
+-- Loaded by etcd.newclient, once silly.store.etcd is.
+local prefix_end = require("silly.store.etcd").prefix_end
 
 -- req as the original took it -> the gateway's JSON request.
 local function wire_request(fname, req)
