@@ -23,6 +23,7 @@ local pcall = pcall
 local type = type
 local error = error
 local mtype = math.type
+local tointeger = math.tointeger
 local traceback = debug.traceback
 local spawn = silly._spawn
 local spawn_traced = silly._spawn_traced
@@ -85,11 +86,11 @@ end
 -- What marshal returned as a payload, checked: a string (with a size, at
 -- most its length; it is cut to it), or a lightuserdata and its size.
 -- Raises at `level` otherwise, naming fname.
+-- (On every call: type() is asked once, as each call of it interns its
+-- answer's string anew.)
 local function payload(fname, data, size, level)
-	if type(data) ~= "string" and type(data) ~= "userdata" then
-		error(fname .. ": marshal must return data as a string or lightuserdata and size, got " .. type(data), level)
-	end
-	if type(data) == "string" then
+	local t = type(data)
+	if t == "string" then
 		if size == nil then
 			return data
 		end
@@ -98,6 +99,8 @@ local function payload(fname, data, size, level)
 				level)
 		end
 		return size < #data and data:sub(1, size) or data
+	elseif t ~= "userdata" then
+		error(fname .. ": marshal must return data as a string or lightuserdata and size, got " .. t, level)
 	end
 	if mtype(size) ~= "integer" then
 		error(fname .. ": marshal returned a lightuserdata without its size (an integer), got " .. shown(size), level)
@@ -307,12 +310,14 @@ local function encode(fname, inst, cmd, obj)
 	if not ok then
 		return nil, "marshal error: " .. first_line(cmdn)
 	end
-	if mtype(cmdn) ~= "integer" then
+	-- tointeger, not math.type: no string made per call (an integral float
+	-- passes, as the C side takes it).
+	if tointeger(cmdn) ~= cmdn then
 		error(fname .. ": marshal must return an integer cmd first, got " ..
 			(type(cmdn) == "string" and ("the string '" .. cmdn .. "'") or type(cmdn)), 3)
 	end
 	data, size = payload(fname, data, size, 4)
-	if type(cmd) == "string" then
+	if cmdnames[cmdn] ~= cmd and type(cmd) == "string" then
 		cmdnames[cmdn] = cmd
 	end
 	return cmdn, data, size
@@ -545,14 +550,17 @@ local function make_call(self)
 		elseif mtype(ms) ~= "integer" or ms <= 0 then
 			error("cluster.call: timeout must be a positive integer (ms), got " .. shown(ms), 2)
 		end
-		local left
-		fd, left = link_of(self, "cluster.call", fd, ms, cmd, obj)
-		if not fd then
-			return nil, left -- why there is no link
-		end
-		ms = left
-		if not is_link(self, fd) then
-			return nil, "closed"
+		local rec = links[fd]
+		if not (rec and rec.inst == self and not rec.listener) then -- not an open link of ours
+			local left
+			fd, left = link_of(self, "cluster.call", fd, ms, cmd, obj)
+			if not fd then
+				return nil, left -- why there is no link
+			end
+			ms = left
+			if not is_link(self, fd) then
+				return nil, "closed"
+			end
 		end
 		local co, trace = current()
 		if not co then
