@@ -153,7 +153,6 @@ void EventLoop::dispatch(const PollEvent *events, int n) {
 void EventLoop::serve_urgent() {
   int n = urgent_->wait(urgent_events_, kUrgentEvery, 0);
   if (n == 0) return;
-  stats_.urgent_served += static_cast<uint64_t>(n);
   dispatch(urgent_events_, n);
   run_before_wait();
 }

@@ -84,9 +84,8 @@ class EventLoop : private FdHandler {
   struct Stats {
     uint64_t iterations = 0;  // turns of run_once
     uint64_t timers_fired = 0;
-    int64_t lag_total_us = 0;    // how late timers fired, summed
-    int64_t lag_max_us = 0;      // the latest since take_lag_max()
-    uint64_t urgent_served = 0;  // urgent events served ahead of their batch
+    int64_t lag_total_us = 0;  // how late timers fired, summed
+    int64_t lag_max_us = 0;    // the latest since take_lag_max()
   };
   const Stats &stats() const { return stats_; }
   // The largest lag since the last call, which starts a new period.

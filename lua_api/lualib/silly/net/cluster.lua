@@ -550,8 +550,7 @@ local function make_call(self)
 		elseif mtype(ms) ~= "integer" or ms <= 0 then
 			error("cluster.call: timeout must be a positive integer (ms), got " .. shown(ms), 2)
 		end
-		local rec = links[fd]
-		if not (rec and rec.inst == self and not rec.listener) then -- not an open link of ours
+		if not is_link(self, fd) then -- a peer or service handle, or not an open link of ours
 			local left
 			fd, left = link_of(self, "cluster.call", fd, ms, cmd, obj)
 			if not fd then
