@@ -56,6 +56,8 @@ T.run(function()
 	T.ok(c:revoke {ID = id})
 	res = T.ok(c:get {key = "/lease/k"})
 	T.eq(res.kvs, nil, "revoked: its key went with it")
+	ka = T.ok(c:keepalive {ID = id})
+	T.eq(ka.TTL, 0, "a revoked lease renews to nothing (etcd leaves the zero out)")
 
 	res = T.ok(c:delete {key = "/game/", prefix = true, prev_kv = true})
 	T.eq(res.deleted, 2)

@@ -589,7 +589,8 @@ M.prefix_end = prefix_end
 -- taking and returning etcd's own request and response tables
 -- (silly/store/etcd/compat.lua).
 function M.newclient(conf)
-	return require("silly.store.etcd.compat").newclient(conf, M.new, request, kv_of)
+	local internals = {new = M.new, request = request, kv_of = kv_of, int = int}
+	return require("silly.store.etcd.compat").newclient(conf, internals)
 end
 
 return M

@@ -20,7 +20,7 @@ local logger = require "silly.logger"
 local base64 = require "silly.encoding.base64"
 
 local b64enc, b64dec = base64.encode, base64.decode
-local format, tointeger, tonumber, type, pairs = string.format, math.tointeger, tonumber, type, pairs
+local format, type, pairs = string.format, type, pairs
 
 local M = {}
 
@@ -41,8 +41,10 @@ local INT_OUT = {
 	member_id = true, raft_term = true,
 }
 
--- Loaded by etcd.newclient, once silly.store.etcd is.
+-- Loaded by etcd.newclient, once silly.store.etcd is; set by newclient
+-- from the client's own internals (one int64 reading, one key-value shape).
 local prefix_end = require("silly.store.etcd").prefix_end
+local int, kv_of
 
 -- req as the original took it -> the gateway's JSON request.
 local function wire_request(fname, req)
@@ -84,12 +86,8 @@ local function wire_request(fname, req)
 	return out
 end
 
-local function int(v)
-	return tointeger(tonumber(v)) or 0
-end
-
 -- The gateway's JSON response -> the table the original's gRPC gave.
-local function response(res, kv_of)
+local function response(res)
 	local out = {}
 	for k, v in pairs(res) do
 		if (k == "kvs" or k == "prev_kvs") and type(v) == "table" then
@@ -101,7 +99,7 @@ local function response(res, kv_of)
 		elseif k == "prev_kv" and type(v) == "table" then
 			out[k] = kv_of(v)
 		elseif k == "header" and type(v) == "table" then
-			out[k] = response(v, kv_of)
+			out[k] = response(v)
 		elseif k == "keys" and type(v) == "table" then -- ttl{keys = true}: the lease's keys
 			local list = {}
 			for i, key in ipairs(v) do
@@ -136,7 +134,7 @@ local function call(self, fname, path, req)
 	for i = 1, self.retry do
 		res, err = self.request(self.cli, path, body)
 		if res then
-			local out = response(res, self.kv_of)
+			local out = response(res)
 			for k, v in pairs(ZEROS[path] or {}) do
 				if out[k] == nil then
 					out[k] = v
@@ -151,7 +149,10 @@ local function call(self, fname, path, req)
 	return nil, err
 end
 
-function M.newclient(conf, new, request, kv_of)
+-- internals: silly.store.etcd's new, request, kv_of and int.
+function M.newclient(conf, internals)
+	int, kv_of = internals.int, internals.kv_of
+	local new, request = internals.new, internals.request
 	if type(conf) ~= "table" then
 		error("etcd.newclient: conf table expected, got " .. type(conf), 3)
 	end
@@ -167,7 +168,7 @@ function M.newclient(conf, new, request, kv_of)
 		error((tostring(cli):gsub("etcd%.new:", "etcd.newclient:")), 3)
 	end
 	return setmetatable({
-		cli = cli, request = request, kv_of = kv_of, retry = retry, retry_sleep = retry_sleep,
+		cli = cli, request = request, retry = retry, retry_sleep = retry_sleep,
 		leases_kept = {}, keeping = false,
 	}, client)
 end
@@ -242,7 +243,7 @@ function client:keepalive(req)
 	if type(r) ~= "table" then
 		return nil, "etcd: bad keepalive response"
 	end
-	return {ID = int(r.ID), TTL = int(r.TTL), header = r.header and response(r.header, self.kv_of)}
+	return {ID = int(r.ID), TTL = int(r.TTL), header = r.header and response(r.header)}
 end
 
 function client:close()
