@@ -37,6 +37,8 @@ class Poller {
   // The epoll or kqueue descriptor: readable while events wait, so a host
   // can put it in its own poll.
   int handle() const { return handle_; }
+  // "epoll" or "kqueue": the backend built in.
+  static const char *backend();
 
  private:
   int handle_ = -1;

@@ -52,6 +52,10 @@ int Poller::wait(PollEvent *events, int max, int timeout_ms) {
   return n;
 }
 
+const char *Poller::backend() {
+  return "epoll";
+}
+
 }  // namespace silly
 
 #endif

@@ -67,6 +67,10 @@ int Poller::wait(PollEvent *events, int max, int timeout_ms) {
   return n;
 }
 
+const char *Poller::backend() {
+  return "kqueue";
+}
+
 }  // namespace silly
 
 #endif

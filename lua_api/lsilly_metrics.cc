@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "silly/core/poller.h"
 #include "silly/lua_api/host.h"
 #include "silly/lua_api/modules.h"
 
@@ -130,14 +131,32 @@ int l_runtime(lua_State *L) {
   return 1;
 }
 
+// pollapi() -> "epoll" or "kqueue" (the original framework's name).
+int l_pollapi(lua_State *L) {
+  lua_pushstring(L, Poller::backend());
+  return 1;
+}
+
+// netstat() -> tcp connections, bytes sent, bytes received, and two
+// counters of the original framework's request queue that this runtime
+// does not have (always 0, so that their difference, work in flight, is 0).
+int l_netstat(lua_State *L) {
+  SocketManager &sm = LuaHost::from(L)->sockets();
+  SocketManager::Census c = sm.census();
+  lua_pushinteger(L, static_cast<lua_Integer>(c.streams + c.tls_streams));
+  lua_pushinteger(L, static_cast<lua_Integer>(sm.bytes_written()));
+  lua_pushinteger(L, static_cast<lua_Integer>(sm.bytes_read()));
+  lua_pushinteger(L, 0);
+  lua_pushinteger(L, 0);
+  return 5;
+}
+
 }  // namespace
 
 int open_silly_metrics(lua_State *L) {
   const luaL_Reg fns[] = {
-      {"process", l_process},
-      {"jemalloc", l_jemalloc},
-      {"runtime", l_runtime},
-      {nullptr, nullptr},
+      {"process", l_process}, {"jemalloc", l_jemalloc}, {"runtime", l_runtime},
+      {"pollapi", l_pollapi}, {"netstat", l_netstat},   {nullptr, nullptr},
   };
   luaL_newlib(L, fns);
   return 1;

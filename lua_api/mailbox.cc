@@ -1,11 +1,5 @@
 #include "silly/lua_api/mailbox.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-#ifdef __linux__
-#include <sys/eventfd.h>
-#endif
-
 #include <chrono>
 #include <cstdint>
 #include <iterator>
@@ -13,40 +7,14 @@
 namespace silly {
 
 Mailbox::Mailbox(EventLoop &loop, std::function<void(std::vector<Message> &)> deliver)
-    : loop_(loop), deliver_(std::move(deliver)) {
-#ifdef __linux__
-  int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  wake_[0] = wake_[1] = fd;
-#else
-  if (pipe(wake_) == 0) {
-    for (int fd : wake_) {
-      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-      fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-  } else {
-    wake_[0] = wake_[1] = -1;
-  }
-#endif
-  if (wake_[0] >= 0) loop_.add_fd(wake_[0], this, nullptr);
-}
+    : deliver_(std::move(deliver)), wakeup_(loop, [this] { on_wake(); }) {}
 
-Mailbox::~Mailbox() {
-  if (wake_[0] < 0) return;
-  loop_.remove_fd(wake_[0]);
-  ::close(wake_[0]);
-  if (wake_[1] != wake_[0]) ::close(wake_[1]);
-}
+Mailbox::~Mailbox() = default;
 
 bool Mailbox::claim_wakeup() {
   bool first = !woken_;
   woken_ = true;
   return first;
-}
-
-void Mailbox::wake_loop() {
-  uint64_t one = 1;  // an eventfd takes 8 bytes; a pipe, any
-  ssize_t r = ::write(wake_[1], &one, sizeof(one));
-  (void)r;  // full (a pipe): a wake-up is pending anyway
 }
 
 uint64_t Mailbox::post(std::string text) {
@@ -58,7 +26,7 @@ uint64_t Mailbox::post(std::string text) {
     inbox_.push_back({id, std::move(text)});
     wake = claim_wakeup();
   }
-  if (wake) wake_loop();
+  if (wake) wakeup_.wake();
   return id;
 }
 
@@ -71,13 +39,10 @@ void Mailbox::redeliver(std::vector<Message> messages) {
     inbox_.swap(messages);
     wake = claim_wakeup();
   }
-  if (wake) wake_loop();
+  if (wake) wakeup_.wake();
 }
 
-void Mailbox::on_ready(int, void *, const PollEvent &) {
-  uint64_t drained[16];
-  while (::read(wake_[0], drained, sizeof(drained)) > 0) {
-  }
+void Mailbox::on_wake() {
   taking_.clear();
   {
     std::lock_guard<std::mutex> lock(mu_);

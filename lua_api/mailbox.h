@@ -14,10 +14,11 @@
 #include <vector>
 
 #include "silly/core/event_loop.h"
+#include "silly/core/loop_wakeup.h"
 
 namespace silly {
 
-class Mailbox : private FdHandler {
+class Mailbox {
  public:
   struct Message {
     uint64_t id;
@@ -30,7 +31,7 @@ class Mailbox : private FdHandler {
   ~Mailbox();
   Mailbox(const Mailbox &) = delete;
   Mailbox &operator=(const Mailbox &) = delete;
-  bool ok() const { return wake_[0] >= 0; }
+  bool ok() const { return wakeup_.ok(); }
 
   // Any thread: queues the message and wakes the loop; returns its id.
   uint64_t post(std::string text);
@@ -44,15 +45,13 @@ class Mailbox : private FdHandler {
   bool take_reply(Message *out, int wait_ms = 0);
 
  private:
-  void on_ready(int fd, void *data, const PollEvent &ev) override;
+  void on_wake();
   // Under mu_: true for the one caller that must write the wake-up (later
   // posts ride on it until the loop has read the inbox).
   bool claim_wakeup();
-  void wake_loop();
 
-  EventLoop &loop_;
   std::function<void(std::vector<Message> &)> deliver_;
-  int wake_[2] = {-1, -1};  // an eventfd twice, or a pipe's two ends
+  LoopWakeup wakeup_;
   std::mutex mu_;
   std::vector<Message> inbox_;  // under mu_
   bool woken_ = false;          // under mu_: a wake-up is on its way

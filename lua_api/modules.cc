@@ -64,6 +64,8 @@ void install_builtin_modules(lua_State *L) {
   lua_setfield(L, -2, "silly.metrics.c");
   lua_pushcfunction(L, open_silly_base64);
   lua_setfield(L, -2, "silly.encoding.base64");
+  lua_pushcfunction(L, open_silly_hive);
+  lua_setfield(L, -2, "silly.hive.c");
   lua_pushcfunction(L, open_silly_json);
   lua_setfield(L, -2, "silly.encoding.json");
   lua_pop(L, 1);

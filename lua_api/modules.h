@@ -19,6 +19,7 @@ int open_silly_netpacket(lua_State *L);  // silly.netpacket
 int open_silly_tls(lua_State *L);        // silly.tls.c
 int open_silly_metrics(lua_State *L);    // silly.metrics.c
 int open_silly_base64(lua_State *L);     // silly.encoding.base64
+int open_silly_hive(lua_State *L);       // silly.hive.c
 
 // Reads the address at idx ("ip:port", "[ipv6]:port"); false with
 // nil, "invalid address:..." pushed when it is not one.

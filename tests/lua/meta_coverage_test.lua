@@ -6,7 +6,7 @@ local T = require "testaux"
 local dir = T.dir .. "/../../lua_api/meta/"
 local text = {}
 for _, f in ipairs({"silly", "silly.time", "silly.net.tcp", "silly.net.udp", "silly.net.dns", "silly.net.tls",
-	"silly.net.cluster", "silly.misc"}) do
+	"silly.net.cluster", "silly.misc", "silly.batteries"}) do
 	local h = assert(io.open(dir .. f .. ".lua"))
 	text[#text + 1] = h:read("a")
 	h:close()
@@ -20,6 +20,7 @@ local modules = {
 	["silly.env"] = "env", ["silly.logger"] = "logger", ["silly.sync.waitgroup"] = "waitgroup",
 	["silly.sync.mutex"] = "mutex", ["silly.sync.channel"] = "channel", ["silly.backoff"] = "backoff",
 	["silly.encoding.base64"] = "base64", ["silly.store.etcd"] = "etcd",
+	["silly.encoding.json"] = "json", ["silly.hive"] = "hive",
 }
 -- Functions a module takes from another, annotated as `alias.name = ...`.
 local inherited = {tls = {"read", "readline", "readall", "write", "limit", "recvsize", "sendsize", "isalive",
