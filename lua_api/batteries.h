@@ -8,6 +8,15 @@
 
 namespace silly {
 
-int open_silly_json(lua_State *L);  // silly.encoding.json (RapidJSON)
+int open_silly_json(lua_State *L);           // silly.encoding.json (RapidJSON)
+int open_silly_crypto_hash(lua_State *L);    // silly.crypto.hash (OpenSSL)
+int open_silly_crypto_hmac(lua_State *L);    // silly.crypto.hmac (OpenSSL)
+int open_silly_crypto_cipher(lua_State *L);  // silly.crypto.cipher (OpenSSL)
+int open_silly_crypto_pkey(lua_State *L);    // silly.crypto.pkey (OpenSSL)
+int open_silly_crypto_utils(lua_State *L);   // silly.crypto.utils (OpenSSL)
+int open_silly_compress_gzip(lua_State *L);  // silly.compress.gzip (zlib)
+
+// Adds every battery above to package.preload under its module name.
+void preload_batteries(lua_State *L);
 
 }  // namespace silly

@@ -1,5 +1,6 @@
 ---@meta
--- The batteries: silly.encoding.json, silly.hive.
+-- The batteries: silly.encoding.json, silly.hive, silly.crypto.*,
+-- silly.security.jwt, silly.compress.gzip.
 -- References: docs/reference/silly.encoding.json.md, docs/reference/silly.hive.md.
 
 ---@class silly.encoding.json
@@ -36,3 +37,141 @@ function hive.prune() end
 ---@return integer queued
 ---@return integer busy
 function hive.queued() end
+
+---The module's functions are also the methods of what new() returns.
+---@class silly.crypto.hash
+local hash = {}
+---@class silly.crypto.hash.context: silly.crypto.hash
+---@param h silly.crypto.hash.context
+---@param s string
+function hash.update(h, s) end
+---@param h silly.crypto.hash.context
+---@return string
+function hash.final(h) end
+---@param h silly.crypto.hash.context
+function hash.reset(h) end
+---@param h silly.crypto.hash.context
+---@param s string
+---@return string
+function hash.digest(h, s) end
+---@param alg string
+---@return silly.crypto.hash.context
+function hash.new(alg) end
+---@param alg string
+---@param s string
+---@return string
+function hash.hash(alg, s) end
+
+---@class silly.crypto.hmac
+local hmac = {}
+---@param key string
+---@param data string
+---@param alg string
+---@return string
+function hmac.digest(key, data, alg) end
+
+---The module's functions are also the methods of what encryptor() and
+---decryptor() return.
+---@class silly.crypto.cipher
+local cipher = {}
+---@class silly.crypto.cipher.context: silly.crypto.cipher
+---@param c silly.crypto.cipher.context
+---@param s string
+---@return string
+function cipher.update(c, s) end
+---@param c silly.crypto.cipher.context
+---@param s? string
+---@return string?
+function cipher.final(c, s) end
+---@param c silly.crypto.cipher.context
+---@param key string
+---@param iv? string
+function cipher.reset(c, key, iv) end
+---@param c silly.crypto.cipher.context
+---@param on integer
+function cipher.setpadding(c, on) end
+---@param c silly.crypto.cipher.context
+---@param aad string
+function cipher.setaad(c, aad) end
+---@param c silly.crypto.cipher.context
+---@param tag string
+function cipher.settag(c, tag) end
+---@param c silly.crypto.cipher.context
+---@return string
+function cipher.tag(c) end
+---@param alg string
+---@param key string
+---@param iv? string
+---@return silly.crypto.cipher.context
+function cipher.encryptor(alg, key, iv) end
+---@param alg string
+---@param key string
+---@param iv? string
+---@return silly.crypto.cipher.context
+function cipher.decryptor(alg, key, iv) end
+
+---The module's functions are also the methods of what new() returns.
+---@class silly.crypto.pkey
+local pkey = {}
+---@class silly.crypto.pkey.key: silly.crypto.pkey
+---@param k silly.crypto.pkey.key
+---@param message string
+---@param alg string
+---@return string
+function pkey.sign(k, message, alg) end
+---@param k silly.crypto.pkey.key
+---@param message string
+---@param signature string
+---@param alg string
+---@return boolean
+function pkey.verify(k, message, signature, alg) end
+---@param k silly.crypto.pkey.key
+---@return string
+function pkey.type(k) end
+---@param k silly.crypto.pkey.key
+---@return integer
+function pkey.bits(k) end
+---@param key string
+---@param password? string
+---@return silly.crypto.pkey.key
+function pkey.new(key, password) end
+
+---@class silly.crypto.utils
+local utils = {}
+---@param n integer
+---@return string
+function utils.randomkey(n) end
+---@param key string
+---@param data string
+---@return string
+function utils.xor(key, data) end
+---@param a string
+---@param b string
+---@return boolean
+function utils.equal(a, b) end
+
+---@class silly.security.jwt
+local jwt = {}
+---@param payload table
+---@param key string|silly.crypto.pkey.key
+---@param alg? string
+---@return string? token
+---@return string? err
+function jwt.encode(payload, key, alg) end
+---@param token string
+---@param key string|silly.crypto.pkey.key
+---@return table? payload
+---@return string? err
+function jwt.decode(token, key) end
+
+---@class silly.compress.gzip
+local gzip = {}
+---@param s string
+---@param level? integer
+---@return string
+function gzip.compress(s, level) end
+---@param s string
+---@param max? integer
+---@return string? data
+---@return string? err
+function gzip.decompress(s, max) end

@@ -20,7 +20,9 @@ local modules = {
 	["silly.env"] = "env", ["silly.logger"] = "logger", ["silly.sync.waitgroup"] = "waitgroup",
 	["silly.sync.mutex"] = "mutex", ["silly.sync.channel"] = "channel", ["silly.backoff"] = "backoff",
 	["silly.encoding.base64"] = "base64", ["silly.store.etcd"] = "etcd",
-	["silly.encoding.json"] = "json", ["silly.hive"] = "hive",
+	["silly.encoding.json"] = "json", ["silly.hive"] = "hive", ["silly.crypto.hash"] = "hash",
+	["silly.crypto.hmac"] = "hmac", ["silly.crypto.cipher"] = "cipher", ["silly.crypto.pkey"] = "pkey",
+	["silly.crypto.utils"] = "utils", ["silly.security.jwt"] = "jwt", ["silly.compress.gzip"] = "gzip",
 }
 -- Functions a module takes from another, annotated as `alias.name = ...`.
 local inherited = {tls = {"read", "readline", "readall", "write", "limit", "recvsize", "sendsize", "isalive",
