@@ -9,6 +9,7 @@ local logger = require "silly.logger"
 
 local cread = nc.read
 local creadline = nc.readline
+local creadall = nc.readall
 local strerror = nc.strerror
 local suspending = silly._suspending
 local co_yield = coroutine.yield
@@ -157,13 +158,13 @@ local function read_with(take, fd, arg)
 			if s.eof then
 				return nil, s.eof
 			end
-			local fname = take == cread and "tcp.read" or "tcp.readline"
+			local fname = take == cread and "tcp.read" or take == creadline and "tcp.readline" or "tcp.readsome"
 			if s.reader then
 				error(fname .. ": another task is already reading this socket", 3)
 			end
 			s.reader = suspending(co, fname, "WAIT")
 		end
-		nc.resume(fd, take == cread and arg or -1)
+		nc.resume(fd, take == cread and arg or take == creadline and -1 or 1)
 		local err = co_yield("WAIT")
 		if err then
 			return nil, err
@@ -184,6 +185,26 @@ function M.readline(fd, delim)
 		error("tcp.readline: non-empty delimiter expected", 2)
 	end
 	return read_with(creadline, fd, delim)
+end
+
+-- What is buffered, up to max bytes; nil when nothing is (readsome waits).
+local function creadsome(fd, max)
+	local d = creadall(fd, max)
+	if d ~= "" then
+		return d
+	end
+	return nil
+end
+
+-- readsome(fd [, max]): at least one byte, and up to max (all that is
+-- buffered when max is not given), waiting for the first; nil and why
+-- once the stream ended. What a protocol parser that takes any amount
+-- reads with.
+function M.readsome(fd, max)
+	if max ~= nil and (math.type(max) ~= "integer" or max < 1) then
+		error("tcp.readsome: positive integer byte count expected", 2)
+	end
+	return read_with(creadsome, fd, max)
 end
 
 function M.readall(fd, max)

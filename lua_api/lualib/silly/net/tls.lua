@@ -157,6 +157,7 @@ end
 M.read = tcp.read
 M.readline = tcp.readline
 M.readall = tcp.readall
+M.readsome = tcp.readsome
 M.write = tcp.write
 M.limit = tcp.limit
 M.recvsize = tcp.recvsize
