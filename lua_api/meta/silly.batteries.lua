@@ -175,3 +175,49 @@ function gzip.compress(s, level) end
 ---@return string? data
 ---@return string? err
 function gzip.decompress(s, max) end
+
+---@class silly.net.http.server
+---@field fd integer
+local http_server = {}
+function http_server:close() end
+
+---@class silly.net.http
+local http = {}
+---@param conf {addr: string, handler: fun(stream: table), tls?: boolean, certs?: table, ciphers?: string, alpnprotos?: string[], backlog?: integer, header_limit?: integer, body_limit?: integer, header_timeout?: integer, keepalive_timeout?: integer}
+---@return silly.net.http.server? server
+---@return string? err
+function http.listen(conf) end
+---@param method string
+---@param url string
+---@param header? table<string, string|string[]|integer>
+---@param close? boolean
+---@param opts? {timeout?: integer, tls?: {ca?: string, verify?: boolean}, header_limit?: integer, body_limit?: integer}
+---@return table? stream
+---@return string? err
+function http.request(method, url, header, close, opts) end
+---@param url string
+---@param header? table
+---@param opts? table
+---@return {status: integer, header: table, body: string}? response
+---@return string? err
+function http.GET(url, header, opts) end
+---@param url string
+---@param header? table
+---@param body? string
+---@param opts? table
+---@return {status: integer, header: table, body: string}? response
+---@return string? err
+function http.POST(url, header, body, opts) end
+---@param url string
+---@param header? table
+---@param body? string
+---@param opts? table
+---@return {status: integer, header: table, body: string}? response
+---@return string? err
+function http.PUT(url, header, body, opts) end
+---@param url string
+---@param header? table
+---@param opts? table
+---@return {status: integer, header: table, body: string}? response
+---@return string? err
+function http.DELETE(url, header, opts) end

@@ -38,6 +38,12 @@ function tcp.readline(fd, delim) end
 ---@return string? data what is buffered now
 ---@return string? err
 function tcp.readall(fd, max) end
+---Waits for at least one byte; returns up to max (all buffered if nil).
+---@param fd integer
+---@param max? integer
+---@return string? data
+---@return string? err
+function tcp.readsome(fd, max) end
 
 ---@param fd integer
 ---@param data string|string[]|lightuserdata

@@ -63,6 +63,7 @@ function tls.alpnproto(fd) end
 tls.read = tcp.read
 tls.readline = tcp.readline
 tls.readall = tcp.readall
+tls.readsome = tcp.readsome
 tls.write = tcp.write
 tls.limit = tcp.limit
 tls.recvsize = tcp.recvsize

@@ -1,6 +1,7 @@
 -- silly.net.http.client: HTTP/1.1 requests over tcp or tls, one
 -- connection each: a stream to write the request body on and read the
 -- response from (readheader, read, readall, write, writechunk, close).
+local net = require "silly.net"
 local tcp = require "silly.net.tcp"
 local tls = require "silly.net.tls"
 local wire = require "silly.net.http.wire"
@@ -88,6 +89,10 @@ function M.request(method, url, header, close, opts)
 	end
 	local addr = host:find(":", 1, true) and format("[%s]:%d", host, port) or format("%s:%d", host, port)
 	local fd, err
+	addr, err = net._resolve(addr)
+	if not addr then
+		return nil, err
+	end
 	local transport = scheme == "https" and tls or tcp
 	if scheme == "https" then
 		fd, err = tls.connect(addr, tls_context(host, opts and opts.tls))

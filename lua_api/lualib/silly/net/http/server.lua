@@ -189,6 +189,7 @@ local function admit(s, transport, fd)
 			return false
 		end
 		wire.parsequery(body, s.query)
+		s.unread = body -- the handler may still read it
 	end
 	return true
 end

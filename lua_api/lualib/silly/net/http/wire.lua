@@ -162,10 +162,12 @@ local function has_head(p)
 end
 M.has_head = has_head
 
--- The next piece of the body: data, or "" and "EOF" at its end, or nil and why.
+-- The next piece of the body: data, or "" and "EOF" at its end, or nil and
+-- why. s.unread, when set, is body read already and handed out first.
 function M.read(s)
 	local p = s.parser
-	local d = p:body()
+	local d = s.unread or p:body()
+	s.unread = nil
 	if d ~= "" then
 		return d, nil
 	end
@@ -189,7 +191,8 @@ end
 -- The whole body (what is left of it), or nil and why.
 function M.readall(s)
 	local p = s.parser
-	local parts = {p:body()}
+	local parts = {s.unread or "", p:body()}
+	s.unread = nil
 	while not p:done() do
 		local ok, err = pump(s, function(pp)
 			parts[#parts + 1] = pp:body()
