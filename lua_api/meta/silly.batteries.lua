@@ -221,3 +221,32 @@ function http.PUT(url, header, body, opts) end
 ---@return {status: integer, header: table, body: string}? response
 ---@return string? err
 function http.DELETE(url, header, opts) end
+
+---@class silly.net.websocket.socket
+---@field fd integer
+local ws_sock = {}
+---@return string? data
+---@return string? type_or_err
+---@return integer? code
+function ws_sock:read() end
+---@param data string
+---@param type? "text"|"binary"|"ping"|"pong"|"close"
+---@return boolean ok
+---@return string? err
+function ws_sock:write(data, type) end
+---@param code? integer
+---@param reason? string
+function ws_sock:close(code, reason) end
+
+---@class silly.net.websocket
+local websocket = {}
+---@param conf {addr: string, handler: fun(sock: silly.net.websocket.socket), tls?: boolean, certs?: table, max_message?: integer}
+---@return silly.net.http.server? server
+---@return string? err
+function websocket.listen(conf) end
+---@param url string
+---@param header? table
+---@param opts? {tls?: {ca?: string, verify?: boolean}, max_message?: integer, timeout?: integer}
+---@return silly.net.websocket.socket? sock
+---@return string? err
+function websocket.connect(url, header, opts) end

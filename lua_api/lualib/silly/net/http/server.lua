@@ -197,7 +197,7 @@ end
 -- After the handler: true when the connection can take the next request
 -- (the response was complete and framed, the request's body read).
 local function reusable(s, transport, fd)
-	if s.finished and not s.keep or not transport.isalive(fd) then
+	if s.upgraded or s.finished and not s.keep or not transport.isalive(fd) then
 		return false
 	end
 	if not s.finished then
