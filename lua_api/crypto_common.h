@@ -27,4 +27,18 @@ inline const char *openssl_reason() {
   return why != nullptr ? why : "unknown reason";
 }
 
+// Pushes a module of `fns` whose functions are also the methods of its
+// objects: the metatable `meta` gets `gc` as __gc and the module as __index.
+inline void push_object_module(lua_State *L, const luaL_Reg *fns, const char *meta, lua_CFunction gc) {
+  lua_newtable(L);
+  luaL_setfuncs(L, fns, 0);
+  if (luaL_newmetatable(L, meta)) {
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+}
+
 }  // namespace silly

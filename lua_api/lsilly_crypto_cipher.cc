@@ -197,14 +197,7 @@ int open_silly_crypto_cipher(lua_State *L) {
       {"setaad", l_setaad},       {"settag", l_settag},       {"tag", l_tag},
       {nullptr, nullptr},
   };
-  luaL_newlib(L, fns);
-  if (luaL_newmetatable(L, kCipherMeta)) {
-    lua_pushcfunction(L, l_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushvalue(L, -2);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
+  push_object_module(L, fns, kCipherMeta, l_gc);
   return 1;
 }
 

@@ -121,14 +121,7 @@ int open_silly_crypto_hash(lua_State *L) {
       {"new", l_new},     {"hash", l_oneshot},  {"update", l_update}, {"final", l_final},
       {"reset", l_reset}, {"digest", l_digest}, {nullptr, nullptr},
   };
-  luaL_newlib(L, fns);
-  if (luaL_newmetatable(L, kHashMeta)) {
-    lua_pushcfunction(L, l_hash_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushvalue(L, -2);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
+  push_object_module(L, fns, kHashMeta, l_hash_gc);
   return 1;
 }
 

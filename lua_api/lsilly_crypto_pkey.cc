@@ -209,14 +209,7 @@ int open_silly_crypto_pkey(lua_State *L) {
       {"new", l_new},   {"sign", l_sign},        {"verify", l_verify},  {"type", l_type},
       {"bits", l_bits}, {"_jose", l_ecdsa_jose}, {"_der", l_ecdsa_der}, {nullptr, nullptr},
   };
-  luaL_newlib(L, fns);
-  if (luaL_newmetatable(L, kPkeyMeta)) {
-    lua_pushcfunction(L, l_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushvalue(L, -2);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
+  push_object_module(L, fns, kPkeyMeta, l_gc);
   return 1;
 }
 

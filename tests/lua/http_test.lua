@@ -3,7 +3,6 @@
 -- and TLS); then pipelining, limits, timeouts and mistakes.
 local time = require "silly.time"
 local tcp = require "silly.net.tcp"
-local hive = require "silly.hive"
 local http = require "silly.net.http"
 local json = require "silly.encoding.json"
 local T = require "testaux"
@@ -13,40 +12,14 @@ local certs = tmp .. "/http_certs"
 T.ok(os.execute(T.dir .. "/../tls/make_certs.sh " .. certs), "certificates made")
 
 -- External commands run on a hive thread, so that the loop serves them.
-local shell = hive.spawn([[
-	return function(cmd)
-		local p = io.popen(cmd .. " 2>&1")
-		local out = p:read("a")
-		local _, _, code = p:close()
-		return out, code
-	end
-]])
-local function sh(cmd)
-	return hive.invoke(shell, cmd)
-end
+local sh = T.shell()
 
 local function port_of(server)
 	return tonumber(tcp.sockname(server.fd):match(":(%d+)$"))
 end
 
--- Starts http_peer.py in the background; its port.
 local function start_peer(args)
-	local out = os.tmpname()
-	local p = io.popen(string.format("/usr/bin/python3 %s/http_peer.py %s >%s 2>&1 & echo $!", T.dir, args or "", out))
-	T.adopt(tonumber(p:read("l")))
-	p:close()
-	for _ = 1, 1000 do
-		local f = io.open(out)
-		local line = f and f:read("l")
-		if f then
-			f:close()
-		end
-		if line and tonumber(line) then
-			return tonumber(line)
-		end
-		time.sleep(10)
-	end
-	T.fail("http_peer.py did not start")
+	return T.start_peer(string.format("/usr/bin/python3 %s/http_peer.py %s", T.dir, args or ""))
 end
 
 local function handler(s)

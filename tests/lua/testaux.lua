@@ -207,6 +207,45 @@ function T.adopt(pid)
 	children[#children + 1] = pid
 end
 
+-- Starts `cmd` (a peer that prints its port on its first line) in the
+-- background, adopted; returns the port.
+function T.start_peer(cmd)
+	local out = os.tmpname()
+	local p = io.popen(string.format("%s >%s 2>&1 & echo $!", cmd, out))
+	T.adopt(tonumber(p:read("l")))
+	p:close()
+	for _ = 1, 1000 do
+		local f = io.open(out)
+		local line = f and f:read("l")
+		if f then
+			f:close()
+		end
+		if line and tonumber(line) then
+			return tonumber(line)
+		end
+		time.sleep(10)
+	end
+	fail("peer did not start: " .. cmd, 2)
+end
+
+-- A function that runs a shell command on a silly.hive thread and returns
+-- its output and exit code, so that the loop serves the command's requests
+-- meanwhile.
+function T.shell()
+	local hive = require "silly.hive"
+	local worker = hive.spawn([[
+		return function(cmd)
+			local p = io.popen(cmd .. " 2>&1")
+			local out = p:read("a")
+			local _, _, code = p:close()
+			return out, code
+		end
+	]])
+	return function(cmd)
+		return hive.invoke(worker, cmd)
+	end
+end
+
 -- Sends sig (TERM by default); after KILL, also waits (5 s at most) until
 -- the process is gone, so that its port is free for a restart.
 function T.signal(pid, sig)

@@ -3,7 +3,6 @@
 -- non-WebSocket request, a message over the limit, bad arguments.
 local time = require "silly.time"
 local tcp = require "silly.net.tcp"
-local hive = require "silly.hive"
 local websocket = require "silly.net.websocket"
 local T = require "testaux"
 
@@ -12,32 +11,10 @@ local certs = tmp .. "/ws_certs"
 T.ok(os.execute(T.dir .. "/../tls/make_certs.sh " .. certs), "certificates made")
 local PY = "/usr/bin/python3 " .. T.dir .. "/ws_peer.py"
 
-local shell = hive.spawn([[
-	return function(cmd)
-		local p = io.popen(cmd .. " 2>&1")
-		local out = p:read("a")
-		local _, _, code = p:close()
-		return out, code
-	end
-]])
+local sh = T.shell()
 
 local function start_peer(args)
-	local out = os.tmpname()
-	local p = io.popen(string.format("%s %s >%s 2>&1 & echo $!", PY, args, out))
-	T.adopt(tonumber(p:read("l")))
-	p:close()
-	for _ = 1, 1000 do
-		local f = io.open(out)
-		local line = f and f:read("l")
-		if f then
-			f:close()
-		end
-		if line and tonumber(line) then
-			return tonumber(line)
-		end
-		time.sleep(10)
-	end
-	T.fail("ws_peer.py did not start")
+	return T.start_peer(PY .. " " .. args)
 end
 
 -- Our server: echoes messages, answers pings, returns a close's code.
@@ -74,7 +51,7 @@ T.run(function()
 	local port = tcp.sockname(server.fd):match(":(%d+)$")
 
 	-- Python's client against our server.
-	local out = hive.invoke(shell, PY .. " client ws://127.0.0.1:" .. port)
+	local out = sh(PY .. " client ws://127.0.0.1:" .. port)
 	local r = lines(out)
 	T.eq(r.text, "hello from python", "python client: text echoed: " .. out)
 	T.eq(r.binary, "0001ff", "python client: binary echoed")
@@ -108,7 +85,7 @@ T.run(function()
 	local tls_server = assert(websocket.listen {addr = "127.0.0.1:0", handler = echo, tls = true,
 		certs = {{cert = io.open(certs .. "/server.pem"):read("a"), key = io.open(certs .. "/server.key"):read("a")}}})
 	local tport = tcp.sockname(tls_server.fd):match(":(%d+)$")
-	out = hive.invoke(shell, string.format("%s client wss://localhost:%s %s/ca.pem", PY, tport, certs))
+	out = sh(string.format("%s client wss://localhost:%s %s/ca.pem", PY, tport, certs))
 	T.eq(lines(out).text, "hello from python", "python client over wss: " .. out)
 	local sport = start_peer("server " .. certs .. "/server.pem " .. certs .. "/server.key")
 	s = assert(websocket.connect("wss://localhost:" .. sport, nil, {tls = {ca = certs .. "/ca.pem"}}))
