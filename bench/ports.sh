@@ -6,6 +6,8 @@
 #   median N...             the median of the numbers
 #   have_gnuplot            installs gnuplot from Debian if missing (for the
 #                           pictures); false when it is still not there
+#   busy_cores              with BUSY=1, a busy loop pinned to each of cores
+#                           0 and 1 until the script exits (a shared machine)
 bench_port() {
   local low
   low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
@@ -42,4 +44,15 @@ have_gnuplot() {
     $sudo apt-get install -y -qq gnuplot-nox >/dev/null 2>&1 || true
   fi
   command -v gnuplot >/dev/null
+}
+
+busy_cores() {
+  [ "${BUSY:-0}" = 1 ] || return 0
+  local pids=()
+  for c in 0 1; do
+    taskset -c "$c" bash -c 'while :; do :; done' &
+    pids+=($!)
+  done
+  # shellcheck disable=SC2064
+  trap "kill ${pids[*]} 2>/dev/null || true" EXIT
 }

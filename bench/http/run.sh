@@ -11,15 +11,8 @@ secs=${2:-5}
 conns=${3:-50}
 bazel build -c opt //:silly >/dev/null 2>&1
 silly=$(bazel info -c opt bazel-bin 2>/dev/null)/silly
-pids=()
-cleanup() { [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true; }
-trap cleanup EXIT
-if [ "${BUSY:-0}" = 1 ]; then
-  for c in 0 1; do
-    taskset -c "$c" bash -c 'while :; do :; done' &
-    pids+=($!)
-  done
-fi
+. bench/ports.sh
+busy_cores
 port=18090
 serve() {  # who
   case $1 in

@@ -12,15 +12,8 @@ conns=${3:-50}
 size=${4:-64}
 bazel build -c opt //:silly >/dev/null 2>&1
 silly=$(bazel info -c opt bazel-bin 2>/dev/null)/silly
-pids=()
-cleanup() { [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true; }
-trap cleanup EXIT
-if [ "${BUSY:-0}" = 1 ]; then
-  for c in 0 1; do
-    taskset -c "$c" bash -c 'while :; do :; done' &
-    pids+=($!)
-  done
-fi
+. bench/ports.sh
+busy_cores
 port=18091
 echo "websocket echo: $conns connections, $size-byte messages, ${secs}s, $rounds rounds, busy cores: ${BUSY:-0}"
 for r in $(seq "$rounds"); do
