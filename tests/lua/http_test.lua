@@ -87,6 +87,22 @@ T.run(function()
 	out = sh(string.format("curl -s -i -X BREW '%s/hello'", base))
 	T.ok(out:find("^HTTP/1.1 405") and out:find("allow: GET"), "an unknown method: 405 with allow")
 
+	-- Python's http.client: two requests on one kept-alive connection.
+	out = sh(string.format([[/usr/bin/python3 -c '
+import http.client
+c = http.client.HTTPConnection("127.0.0.1", %d, timeout=30)
+c.request("GET", "/hello?name=py")
+r = c.getresponse()
+print(r.status, r.read().decode())
+c.request("POST", "/echo", body=b"x" * 5000, headers={"content-type": "application/octet-stream"})
+r = c.getresponse()
+print(r.status, len(r.read()), r.getheader("x-method"))
+print("same socket", c.sock is not None)
+']], port))
+	T.ok(out:find("200 hello py", 1, true), "http.client: GET: " .. out)
+	T.ok(out:find("200 5000 POST", 1, true), "http.client: POST on the same connection")
+	T.ok(out:find("same socket True", 1, true), "http.client kept the connection")
+
 	-- Pipelining: two requests in one write, two responses in order.
 	local fd = assert(tcp.connect("127.0.0.1:" .. port))
 	tcp.write(fd, "GET /hello?name=one HTTP/1.1\r\nhost: x\r\n\r\nGET /hello?name=two HTTP/1.1\r\nhost: x\r\n\r\n")
