@@ -11,7 +11,7 @@
 
 namespace silly {
 
-class LoopWakeup : private FdHandler {
+class LoopWakeup final : private FdHandler {
  public:
   LoopWakeup(EventLoop &loop, std::function<void()> on_wake);
   ~LoopWakeup();

@@ -13,11 +13,11 @@
 // and tables of them (up to kMaxCopyDepth deep); anything else is refused
 // with an error that names the function and the value.
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <lua.hpp>
 #include <memory>
 #include <new>
-#include <string>
 #include <thread>
 
 #include "silly/core/worker_pool.h"
@@ -68,11 +68,17 @@ HiveBinding &binding(lua_State *L) {
   return *static_cast<HiveBinding *>(lua_touserdata(L, lua_upvalueindex(1)));
 }
 
+// Why a value cannot cross. A plain buffer, not a std::string: the
+// callers raise Lua errors, which unwind past C++ destructors.
+struct Why {
+  char text[200] = {0};
+};
+
 // Copies the value at `idx` of `from` onto `to`. On a value that cannot
 // cross, pushes nothing and leaves the reason in `why`.
-bool copy_value(lua_State *from, int idx, lua_State *to, int depth, std::string &why) {
+bool copy_value(lua_State *from, int idx, lua_State *to, int depth, Why &why) {
   if (!lua_checkstack(to, 3) || !lua_checkstack(from, 3)) {
-    why = "out of Lua stack";
+    snprintf(why.text, sizeof(why.text), "out of Lua stack");
     return false;
   }
   switch (lua_type(from, idx)) {
@@ -93,7 +99,7 @@ bool copy_value(lua_State *from, int idx, lua_State *to, int depth, std::string 
     }
     case LUA_TTABLE: {
       if (depth >= kMaxCopyDepth) {
-        why = "tables nested deeper than " + std::to_string(kMaxCopyDepth) + " (a cycle?)";
+        snprintf(why.text, sizeof(why.text), "tables nested deeper than %d (a cycle?)", kMaxCopyDepth);
         return false;
       }
       idx = lua_absindex(from, idx);
@@ -116,15 +122,19 @@ bool copy_value(lua_State *from, int idx, lua_State *to, int depth, std::string 
       }
       return true;
     }
-    default: why = std::string("a ") + luaL_typename(from, idx) + " cannot cross to another Lua state"; return false;
+    default:
+      snprintf(why.text, sizeof(why.text), "a %s cannot cross to another Lua state", luaL_typename(from, idx));
+      return false;
   }
 }
 
 // Copies from[first..last] onto `to`; false with `why` naming the value.
-bool copy_values(lua_State *from, int first, int last, lua_State *to, const char *what, std::string &why) {
+bool copy_values(lua_State *from, int first, int last, lua_State *to, const char *what, Why &why) {
   for (int i = first; i <= last; i++) {
     if (!copy_value(from, i, to, 0, why)) {
-      why = std::string(what) + " " + std::to_string(i - first + 1) + ": " + why;
+      char detail[120];  // the inner reason, cut to leave room for the prefix
+      snprintf(detail, sizeof(detail), "%.119s", why.text);
+      snprintf(why.text, sizeof(why.text), "%.20s %d: %s", what, i - first + 1, detail);
       return false;
     }
   }
@@ -152,20 +162,21 @@ int l_spawn(lua_State *L) {
   w.L = luaL_newstate();
   if (w.L == nullptr) return luaL_error(L, "hive.spawn: cannot create a Lua state");
   luaL_openlibs(w.L);
-  std::string why;
   if (luaL_loadbuffer(w.L, code, len, "=hive") != LUA_OK) {
-    why = lua_tostring(w.L, -1);
+    lua_pushfstring(L, "hive.spawn: %s", lua_tostring(w.L, -1));
     lua_settop(w.L, 0);
-    return luaL_error(L, "hive.spawn: %s", why.c_str());
+    return lua_error(L);
   }
+  Why why;
   if (!copy_values(L, 2, nargs + 1, w.L, "argument", why)) {
     lua_settop(w.L, 0);
-    return luaL_error(L, "hive.spawn: %s", why.c_str());
+    return luaL_error(L, "hive.spawn: %s", why.text);
   }
   if (lua_pcall(w.L, nargs, 1, 0) != LUA_OK) {
-    why = lua_type(w.L, -1) == LUA_TSTRING ? lua_tostring(w.L, -1) : "(error object is not a string)";
+    lua_pushfstring(L, "hive.spawn: %s",
+                    lua_type(w.L, -1) == LUA_TSTRING ? lua_tostring(w.L, -1) : "(error object is not a string)");
     lua_settop(w.L, 0);
-    return luaL_error(L, "hive.spawn: %s", why.c_str());
+    return lua_error(L);
   }
   if (lua_type(w.L, 1) != LUA_TFUNCTION) {
     const char *got = luaL_typename(w.L, 1);
@@ -182,10 +193,10 @@ int l_push(lua_State *L) {
   if (w.busy) return luaL_error(L, "hive.invoke: the worker is running a call");
   if (w.L == nullptr || lua_gettop(w.L) != 1) return luaL_error(L, "hive.invoke: the worker is broken");
   lua_pushvalue(w.L, 1);
-  std::string why;
+  Why why;
   if (!copy_values(L, 2, lua_gettop(L), w.L, "argument", why)) {
     lua_settop(w.L, 1);
-    return luaL_error(L, "hive.invoke: %s", why.c_str());
+    return luaL_error(L, "hive.invoke: %s", why.text);
   }
   lua_Integer id = ++b.next_id;
   HiveBinding *bp = &b;
@@ -217,7 +228,7 @@ int l_results(lua_State *L) {
   Worker &w = *check_worker(L, 1);
   if (!w.busy) return luaL_error(L, "hive.invoke: no call to take results from");
   int top = lua_gettop(w.L);
-  std::string why;
+  Why why;
   lua_settop(L, 0);
   if (!lua_checkstack(L, top + 1)) {
     lua_settop(w.L, 1);
@@ -239,7 +250,7 @@ int l_results(lua_State *L) {
   if (!copied) {
     lua_settop(L, 0);
     lua_pushboolean(L, false);
-    lua_pushfstring(L, "hive.invoke: %s", why.c_str());
+    lua_pushfstring(L, "hive.invoke: %s", why.text);
   }
   return lua_gettop(L);
 }

@@ -20,6 +20,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cctype>
+#include <cstring>
 #include <lua.hpp>
 #include <memory>
 #include <new>
@@ -112,8 +113,8 @@ int l_parser(lua_State *L) {
   const char *kind = luaL_checkstring(L, 1);
   lua_Integer header_limit = luaL_checkinteger(L, 2);
   lua_Integer body_limit = luaL_checkinteger(L, 3);
-  bool is_request = std::string(kind) == "request";
-  luaL_argcheck(L, is_request || std::string(kind) == "response", 1, "\"request\" or \"response\" expected");
+  bool is_request = std::strcmp(kind, "request") == 0;
+  luaL_argcheck(L, is_request || std::strcmp(kind, "response") == 0, 1, "\"request\" or \"response\" expected");
   luaL_argcheck(L, header_limit > 0 && header_limit <= (1 << 24), 2, "header limit must be 1..16 MiB");
   luaL_argcheck(L, body_limit >= 0, 3, "body limit must not be negative");
   auto *p = static_cast<HttpParser *>(lua_newuserdatauv(L, sizeof(HttpParser), 0));
