@@ -16,6 +16,7 @@ int open_silly_crypto_pkey(lua_State *L);    // silly.crypto.pkey (OpenSSL)
 int open_silly_crypto_utils(lua_State *L);   // silly.crypto.utils (OpenSSL)
 int open_silly_compress_gzip(lua_State *L);  // silly.compress.gzip (zlib)
 int open_silly_websocket(lua_State *L);      // silly.websocket.c (wslay)
+int open_silly_redis(lua_State *L);          // silly.redis.c (hiredis's reader)
 int open_silly_http(lua_State *L);           // silly.http.c (Boost.Beast's parser)
 
 // Adds every battery above to package.preload under its module name.
