@@ -250,3 +250,29 @@ function websocket.listen(conf) end
 ---@return silly.net.websocket.socket? sock
 ---@return string? err
 function websocket.connect(url, header, opts) end
+
+---Every Redis command is a method of its own: db:get(k), db:hset(k, f, v)...
+---@class silly.store.redis.db
+---@field [string] fun(self: silly.store.redis.db, ...): boolean, any
+
+---@class silly.store.redis
+local redis = {}
+---@param config {addr: string, auth?: string, db?: integer, timeout?: integer}
+---@return silly.store.redis.db
+function redis.new(config) end
+---@param db silly.store.redis.db
+function redis.close(db) end
+---Raises: the database is chosen by redis.new{db = }.
+function redis.select() end
+---@param db silly.store.redis.db
+---@param cmd string
+---@param ... any
+---@return boolean ok
+---@return any value
+function redis.call(db, cmd, ...) end
+---@param db silly.store.redis.db
+---@param reqs table[]
+---@param ret? table
+---@return boolean ok
+---@return any value_or_count
+function redis.pipeline(db, reqs, ret) end

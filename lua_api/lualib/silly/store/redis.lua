@@ -43,14 +43,14 @@ local lens = setmetatable({}, {__index = function(t, n)
 	return s
 end})
 
--- Appends the RESP array of `cmd` and `args[1..n]` to `out`.
-local function compose(out, cmd, args, n)
+-- Appends the RESP array of `cmd` and `args[first..last]` to `out`.
+local function compose(out, cmd, args, first, last)
 	local o = #out
-	out[o + 1] = heads[n + 1]
+	out[o + 1] = heads[last - first + 2]
 	out[o + 2] = lens[#cmd]
 	out[o + 3] = cmd
 	o = o + 3
-	for i = 1, n do
+	for i = first, last do
 		local v = args[i]
 		if type(v) ~= "string" then
 			v = tostring(v)
@@ -206,7 +206,7 @@ end
 -- A command from the connect path: AUTH and SELECT go first.
 send = function(ctx, args, ret)
 	local out = {}
-	compose(out, args[1], {table.unpack(args, 2)}, #args - 1)
+	compose(out, args[1], args, 2, #args)
 	return request(ctx, out, 1, ret)
 end
 
@@ -236,10 +236,10 @@ setmetatable(redis, {__index = function(t, k)
 	local f = function(self, p1, ...)
 		local out = {}
 		if type(p1) == "table" then
-			compose(out, cmd, p1, #p1)
+			compose(out, cmd, p1, 1, #p1)
 		else
 			local args = {p1, ...}
-			compose(out, cmd, args, select("#", ...) + (p1 == nil and 0 or 1))
+			compose(out, cmd, args, 1, select("#", ...) + (p1 == nil and 0 or 1))
 		end
 		return request(self.ctx, out, 1, nil)
 	end
@@ -258,7 +258,7 @@ function redis:pipeline(reqs, ret)
 	local out = {}
 	for i = 1, #reqs do
 		local r = reqs[i]
-		compose(out, upper(r[1]), {table.unpack(r, 2)}, #r - 1)
+		compose(out, upper(r[1]), r, 2, #r)
 	end
 	if ret then
 		return request(self.ctx, out, #reqs, ret)
