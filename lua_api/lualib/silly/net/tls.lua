@@ -148,7 +148,10 @@ function M.connect(addr, opts, hostname, alpn)
 		return connect_args(addr, opts, hostname, alpn)
 	end
 	opts = opts or {}
-	local ctx = is_context(opts) and opts or make("tls.connect", opts, false)
+	-- opts.context: a context made once (tls.context) with this connect's
+	-- bind and timeout.
+	local ctx = is_context(opts) and opts or is_context(opts.context) and opts.context or
+		make("tls.connect", opts, false)
 	local bind = not is_context(opts) and opts.bind or nil
 	local timeout = not is_context(opts) and opts.timeout or nil
 	return tcp._connect("tls.connect", addr, bind, timeout, ctx)

@@ -78,8 +78,8 @@ local function tls_context(host, opts)
 	return ctx
 end
 
----Connects and sends the request head. opts: timeout (ms, connecting over
----plain TCP), tls = {ca =, verify =} (the server's certificate is checked
+---Connects and sends the request head. opts: timeout (ms, connecting),
+---tls = {ca =, verify =} (the server's certificate is checked
 ---against the system's store by default), header_limit, body_limit.
 ---Returns the stream, or nil and why.
 function M.request(method, url, header, close, opts)
@@ -95,7 +95,7 @@ function M.request(method, url, header, close, opts)
 	end
 	local transport = scheme == "https" and tls or tcp
 	if scheme == "https" then
-		fd, err = tls.connect(addr, tls_context(host, opts and opts.tls))
+		fd, err = tls.connect(addr, {context = tls_context(host, opts and opts.tls), timeout = opts and opts.timeout})
 	else
 		fd, err = tcp.connect(addr, nil, opts and opts.timeout)
 	end
