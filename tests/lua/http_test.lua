@@ -130,6 +130,49 @@ print("same socket", c.sock is not None)
 	T.raises(function() http.GET(base .. "/hello", {["x-evil"] = "a\r\nset-cookie: x"}) end, "holds a line break",
 		"a header value with a line break is refused")
 
+	-- The one-shot helpers keep connections alive in a pool.
+	local peers = {}
+	local counting = assert(http.listen {addr = "127.0.0.1:0", handler = function(st)
+		peers[#peers + 1] = st.remoteaddr
+		st:respond(200, {["content-length"] = 2})
+		st:close("ok")
+	end})
+	local cbase = "http://127.0.0.1:" .. port_of(counting)
+	for _ = 1, 3 do
+		T.eq(assert(http.GET(cbase .. "/")).body, "ok", "pooled GET")
+	end
+	T.eq(#peers, 3, "three requests")
+	T.ok(peers[1] == peers[2] and peers[2] == peers[3], "on one connection: " .. table.concat(peers, " "))
+	counting:close()
+	-- A pooled connection the server drops without answering: an idempotent
+	-- request is sent again on a new one.
+	local conns, requests = 0, 0
+	local flaky = assert(tcp.listen("127.0.0.1:0", function(cfd)
+		conns = conns + 1
+		local n = 0
+		while true do
+			local line = tcp.readline(cfd)
+			if not line then
+				break
+			end
+			if line == "\r\n" then
+				requests = requests + 1
+				n = n + 1
+				if n == 2 then -- the second request on a connection: dropped unanswered
+					break
+				end
+				tcp.write(cfd, "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfresh")
+			end
+		end
+		tcp.close(cfd)
+	end))
+	local fbase = "http://" .. tcp.sockname(flaky)
+	T.eq(assert(http.GET(fbase .. "/a")).body, "fresh", "first GET")
+	T.eq(assert(http.GET(fbase .. "/b")).body, "fresh", "second GET: retried on a new connection")
+	T.eq(conns, 2, "two connections")
+	T.eq(requests, 3, "three requests, one dropped")
+	tcp.close(flaky)
+
 	-- Our client against Python's http.server.
 	local pport = start_peer()
 	local pbase = "http://127.0.0.1:" .. pport

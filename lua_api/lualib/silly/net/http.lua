@@ -6,7 +6,8 @@
 --   or nil and why. handler(stream) runs in a task per request.
 -- http.request(method, url[, header[, close[, opts]]]) -> client stream.
 -- http.GET(url[, header[, opts]]), http.POST(url, header, body[, opts]) ->
---   {status, header, body}, or nil and why.
+--   {status, header, body}, or nil and why; on kept-alive connections
+--   pooled per host (8 idle at most, 30 s).
 local tcp = require "silly.net.tcp"
 local tls = require "silly.net.tls"
 local server = require "silly.net.http.server"
@@ -86,31 +87,60 @@ end
 
 M.request = client.request
 
--- One request on its own connection, its whole response read.
+-- Methods a request may be sent again for, when a kept-alive connection
+-- turned out closed before any answer came (RFC 9110, 9.2.2).
+local idempotent = {GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true}
+local POOLED = {pool = true}
+
+-- Sends the body, reads the whole response; nil, why and whether nothing
+-- of an answer arrived.
+local function once(s, body)
+	if body and #body > 0 then
+		local ok, werr = s:write(body)
+		if not ok then
+			return nil, werr, true
+		end
+	end
+	local status, rheader = s:readheader()
+	if not status then
+		return nil, rheader, true
+	end
+	local rbody, rerr = s:readall()
+	if not rbody then
+		return nil, rerr, false
+	end
+	return {status = status, header = rheader, body = rbody}, nil, false
+end
+
+-- One request, its whole response read, on a kept-alive connection from
+-- the pool when one is idle.
 local function exchange(method, url, header, body, opts)
 	if body then
 		header = header or {}
 		header["content-length"] = #body
 	end
-	local s <close>, err = client.request(method, url, header, true, opts)
-	if not s then
-		return nil, err
-	end
-	if body and #body > 0 then
-		local ok, werr = s:write(body)
-		if not ok then
-			return nil, werr
+	local o = POOLED
+	if opts then
+		o = {pool = true}
+		for k, v in pairs(opts) do
+			o[k] = v
 		end
 	end
-	local status, rheader = s:readheader()
-	if not status then
-		return nil, rheader
+	for attempt = 1, 2 do
+		local s, err = client.request(method, url, header, false, o)
+		if not s then
+			return nil, err
+		end
+		local res, rerr, unanswered = once(s, body)
+		if res then
+			s:release()
+			return res, nil
+		end
+		s:close()
+		if not (unanswered and s.reused and idempotent[method] and attempt == 1) then
+			return nil, rerr
+		end
 	end
-	local rbody, rerr = s:readall()
-	if not rbody then
-		return nil, rerr
-	end
-	return {status = status, header = rheader, body = rbody}, nil
 end
 
 function M.GET(url, header, opts)

@@ -2,6 +2,7 @@
 -- connection each: a stream to write the request body on and read the
 -- response from (readheader, read, readall, write, writechunk, close).
 local net = require "silly.net"
+local time = require "silly.time"
 local tcp = require "silly.net.tcp"
 local tls = require "silly.net.tls"
 local wire = require "silly.net.http.wire"
@@ -78,29 +79,84 @@ local function tls_context(host, opts)
 	return ctx
 end
 
----Connects and sends the request head. opts: timeout (ms, connecting),
----tls = {ca =, verify =} (the server's certificate is checked
----against the system's store by default), header_limit, body_limit.
----Returns the stream, or nil and why.
+-- Idle kept-alive connections by scheme, host, port and trust settings,
+-- for the one-shot helpers (http.GET and the others): a game server that
+-- calls the same API again pays no new TCP or TLS handshake.
+local POOL_PER_HOST = 8
+local POOL_IDLE_MS = 30000
+local idle = {}
+
+local function pool_key(scheme, host, port, opts)
+	local t = opts and opts.tls
+	return format("%s|%s|%d|%s|%s", scheme, host, port, t and t.ca or "", t and t.verify == false and "0" or "1")
+end
+
+-- A pooled connection that is still open, or nil.
+local function take_idle(key)
+	local list = idle[key]
+	while list and #list > 0 do
+		local c = list[#list]
+		list[#list] = nil
+		if c.transport.isalive(c.fd) and time.monotonic() < c.expires and c.transport.recvsize(c.fd) == 0 then
+			return c
+		end
+		c.transport.close(c.fd)
+	end
+	return nil
+end
+
+local function connect(scheme, host, port, opts)
+	local addr = host:find(":", 1, true) and format("[%s]:%d", host, port) or format("%s:%d", host, port)
+	local err
+	addr, err = net._resolve(addr)
+	if not addr then
+		return nil, err
+	end
+	if scheme == "https" then
+		return tls.connect(addr, {context = tls_context(host, opts and opts.tls), timeout = opts and opts.timeout})
+	end
+	return tcp.connect(addr, nil, opts and opts.timeout)
+end
+
+---Puts the stream's connection back in the pool when its response was
+---read to the end and the server keeps it; closes it otherwise.
+function stream:release()
+	local fd = self.fd
+	if not fd then
+		return
+	end
+	local p = self.parser
+	if self.key and p:done() and p:keepalive() and p:leftover() == "" and self.transport.isalive(fd) then
+		local list = idle[self.key] or {}
+		idle[self.key] = list
+		if #list < POOL_PER_HOST then
+			self.fd = nil
+			list[#list + 1] = {fd = fd, transport = self.transport, expires = time.monotonic() + POOL_IDLE_MS}
+			return
+		end
+	end
+	self:close()
+end
+
+---Connects (or, with opts.pool, takes a kept-alive connection) and sends
+---the request head. opts: timeout (ms, connecting), tls = {ca =, verify =}
+---(the server's certificate is checked against the system's store by
+---default), header_limit, body_limit. Returns the stream, or nil and why.
 function M.request(method, url, header, close, opts)
 	local scheme, host, port, target = wire.parseurl(url)
 	if not scheme then
 		return nil, host
 	end
-	local addr = host:find(":", 1, true) and format("[%s]:%d", host, port) or format("%s:%d", host, port)
+	local key = opts and opts.pool and pool_key(scheme, host, port, opts)
+	local c = key and take_idle(key)
 	local fd, err
-	addr, err = net._resolve(addr)
-	if not addr then
-		return nil, err
-	end
-	local transport = scheme == "https" and tls or tcp
-	if scheme == "https" then
-		fd, err = tls.connect(addr, {context = tls_context(host, opts and opts.tls), timeout = opts and opts.timeout})
+	if c then
+		fd = c.fd
 	else
-		fd, err = tcp.connect(addr, nil, opts and opts.timeout)
-	end
-	if not fd then
-		return nil, err
+		fd, err = connect(scheme, host, port, opts)
+		if not fd then
+			return nil, err
+		end
 	end
 	header = header or {}
 	local extra = ""
@@ -112,14 +168,15 @@ function M.request(method, url, header, close, opts)
 		extra = extra .. "connection: close\r\n"
 	end
 	local s = setmetatable({
-		fd = fd, transport = transport, method = method, scheme = scheme,
+		fd = fd, transport = scheme == "https" and tls or tcp, method = method, scheme = scheme,
+		key = key, reused = c ~= nil,
 		header_limit = opts and opts.header_limit or 65536, body_limit = opts and opts.body_limit or 64 << 20,
 	}, stream)
 	s.parser = wire.parser("response", s.header_limit, s.body_limit)
 	if method == "HEAD" then
 		s.parser:skipbody()
 	end
-	local ok, werr = transport.write(fd, wire.compose("http.request", format("%s %s HTTP/1.1\r\n", method, target),
+	local ok, werr = s.transport.write(fd, wire.compose("http.request", format("%s %s HTTP/1.1\r\n", method, target),
 		header, extra))
 	if not ok then
 		s:close()
