@@ -39,7 +39,7 @@ function stream:readheader()
 		local status, _, version, header = self.parser:head()
 		if status >= 200 or status == 101 then
 			self.status, self.header = status, header
-			self.version = format("%d.%d", version // 10, version % 10)
+			self.version = wire.version(version)
 			return status, header
 		end
 		-- 100 Continue and other interim answers: the real one follows.

@@ -55,7 +55,7 @@ function stream:respond(status, header, close)
 	if self.keep == false and not wire.field(header, "connection") and extra == "" then
 		extra = "connection: close\r\n"
 	end
-	local text = self.status_text[status] or "Unknown"
+	local text = wire.status_text[status] or "Unknown"
 	local ok, err = self.transport.write(self.fd, wire.compose("http stream:respond",
 		format("HTTP/1.1 %d %s\r\n", status, text), header, extra))
 	if close then
@@ -163,8 +163,8 @@ local function new_stream(p, transport, fd, addr, scheme)
 	local path, query = wire.parsetarget(target)
 	return setmetatable({
 		fd = fd, transport = transport, parser = p, method = method, target = target, path = path, query = query,
-		header = header, version = format("%d.%d", version // 10, version % 10), remoteaddr = addr,
-		scheme = scheme, keep = p:keepalive(), status_text = wire.status_text,
+		header = header, version = wire.version(version), remoteaddr = addr,
+		scheme = scheme, keep = p:keepalive(),
 	}, stream)
 end
 

@@ -32,6 +32,11 @@ M.status_text = {
 	[503] = "Service Unavailable", [504] = "Gateway Timeout", [505] = "HTTP Version Not Supported",
 }
 
+-- The parser's version (10, 11) as the streams show it ("1.0", "1.1").
+function M.version(v)
+	return format("%d.%d", v // 10, v % 10)
+end
+
 -- A header field value may not carry a line break: that would let a value
 -- taken from a request smuggle fields or a second response.
 local function check_value(fname, k, v)
@@ -193,14 +198,12 @@ function M.readall(s)
 	local p = s.parser
 	local parts = {s.unread or "", p:body()}
 	s.unread = nil
-	while not p:done() do
-		local ok, err = pump(s, function(pp)
-			parts[#parts + 1] = pp:body()
-			return pp:done()
-		end)
-		if not ok then
-			return nil, err
-		end
+	local ok, err = pump(s, function(pp)
+		parts[#parts + 1] = pp:body()
+		return pp:done()
+	end)
+	if not ok then
+		return nil, err
 	end
 	parts[#parts + 1] = p:body()
 	return concat(parts), nil
