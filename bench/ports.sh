@@ -1,5 +1,14 @@
-# Sourced by the benchmark scripts: ports for the servers they start, and
-# the median of a series of rounds.
+# Sourced by the benchmark scripts (from the repository root): the binary,
+# ports for the servers they start, clean-up at exit, and the median of a
+# series of rounds.
+#   silly=$(opt_silly)      builds silly with -c opt and prints its path
+#   on_exit CMD             runs CMD when the script exits (all of them, in
+#                           order; a script's own `trap ... EXIT` would drop
+#                           the others)
+#   usclock_cpath DIR       builds bench/cluster/usclock.c (a µs clock for
+#                           scripts run by the original, whose time module
+#                           has none) against $ORIG's Lua into DIR; prints the
+#                           --lualib_cpath option that finds it
 #   port=$(bench_port)      a free port below the kernel's ephemeral range,
 #                           so no client socket of this machine holds it
 #   wait_port PORT          returns once something accepts on PORT (5 s at most)
@@ -46,13 +55,33 @@ have_gnuplot() {
   command -v gnuplot >/dev/null
 }
 
+opt_silly() {
+  bazel build -c opt //:silly >/dev/null 2>&1 || return 1
+  echo "$(bazel info -c opt bazel-bin 2>/dev/null)/silly"
+}
+
+_bench_exit=()
+_bench_run_exit() {
+  local c
+  for c in "${_bench_exit[@]}"; do
+    eval "$c" || true
+  done
+}
+on_exit() {
+  _bench_exit+=("$1")
+  trap _bench_run_exit EXIT
+}
+
+usclock_cpath() {
+  gcc -O2 -shared -fPIC -I"$ORIG/deps/lua" -o "$1/usclock.so" bench/cluster/usclock.c || return 1
+  echo "--lualib_cpath=$1/?.so"
+}
+
 busy_cores() {
   [ "${BUSY:-0}" = 1 ] || return 0
-  local pids=()
+  local c
   for c in 0 1; do
     taskset -c "$c" bash -c 'while :; do :; done' &
-    pids+=($!)
+    on_exit "kill $! 2>/dev/null"
   done
-  # shellcheck disable=SC2064
-  trap "kill ${pids[*]} 2>/dev/null || true" EXIT
 }

@@ -9,24 +9,18 @@ cd "$(dirname "$0")/../.."
 rounds=${1:-3}
 secs=${2:-2}
 workers=${3:-4}
-bazel build -c opt //:silly >/dev/null 2>&1
-silly=$(bazel info -c opt bazel-bin 2>/dev/null)/silly
+. bench/ports.sh
+silly=$(opt_silly)
 tmp=$(mktemp -d)
-busy=()
-cleanup() {
-  [ ${#busy[@]} -eq 0 ] || kill "${busy[@]}" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+on_exit "rm -rf $tmp"
 extra=()
 if [ -n "${ORIG:-}" ]; then
-  gcc -O2 -shared -fPIC -I"$ORIG/deps/lua" -o "$tmp/usclock.so" bench/cluster/usclock.c
-  extra=(--lualib_cpath="$tmp/?.so")
+  extra=("$(usclock_cpath "$tmp")")
 fi
-if [ "${BUSY:-0}" = 1 ]; then
+if [ "${BUSY:-0}" = 1 ]; then # unpinned, as the pool's threads are
   for _ in $(seq "$(nproc)"); do
     (while :; do :; done) &
-    busy+=($!)
+    on_exit "kill $! 2>/dev/null"
   done
 fi
 echo "hive: ${secs}s per measure, $workers parallel workers, $rounds rounds, busy cores: ${BUSY:-0}"

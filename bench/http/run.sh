@@ -9,9 +9,8 @@ cd "$(dirname "$0")/../.."
 rounds=${1:-3}
 secs=${2:-5}
 conns=${3:-50}
-bazel build -c opt //:silly >/dev/null 2>&1
-silly=$(bazel info -c opt bazel-bin 2>/dev/null)/silly
 . bench/ports.sh
+silly=$(opt_silly)
 busy_cores
 port=18090
 serve() {  # who

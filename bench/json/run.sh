@@ -4,8 +4,8 @@
 # Usage: [ORIG=DIR] bench/json/run.sh [ROUNDS] [MS_PER_MEASURE]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bazel build -c opt //:silly >/dev/null 2>&1
-silly=$(bazel info -c opt bazel-bin 2>/dev/null)/silly
+. bench/ports.sh
+silly=$(opt_silly)
 args=(--rounds="${1:-3}" --ms="${2:-300}" --lualib_cpath="/usr/lib/x86_64-linux-gnu/lua/5.4/?.so")
 if [ -n "${ORIG:-}" ]; then
   args+=(--orig_json="$ORIG/lualib/silly/encoding/json.lua")

@@ -12,20 +12,17 @@ rounds=${1:-3}
 secs=${2:-5}
 tasks=${3:-50}
 batch=${4:-16}
-bazel build -c opt //:silly >/dev/null 2>&1
-silly=$(bazel info -c opt bazel-bin 2>/dev/null)/silly
 . bench/ports.sh
+silly=$(opt_silly)
 busy_cores
 port=$(bench_port)
 tmp=$(mktemp -d)
 taskset -c 1 redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp" --save '' --appendonly no >/dev/null 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT
+on_exit "kill $! 2>/dev/null; rm -rf $tmp"
 wait_port "$port"
 extra=()
 if [ -n "${ORIG:-}" ]; then
-  gcc -O2 -shared -fPIC -I"$ORIG/deps/lua" -o "$tmp/usclock.so" bench/cluster/usclock.c
-  extra=(--lualib_cpath="$tmp/?.so")
+  extra=("$(usclock_cpath "$tmp")")
 fi
 echo "redis: $tasks tasks, ${secs}s, batch $batch, $rounds rounds, busy cores: ${BUSY:-0}"
 for r in $(seq "$rounds"); do

@@ -10,14 +10,13 @@ cd "$(dirname "$0")/../.."
 rounds=${1:-2}
 secs=${2:-5}
 tasks=${3:-100000}
-bazel build -c opt //:silly >/dev/null 2>&1
-silly=$(bazel info -c opt bazel-bin 2>/dev/null)/silly
+. bench/ports.sh
+silly=$(opt_silly)
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+on_exit "rm -rf $tmp"
 extra=()
 if [ -n "${ORIG:-}" ]; then
-  gcc -O2 -shared -fPIC -I"$ORIG/deps/lua" -o "$tmp/usclock.so" bench/cluster/usclock.c
-  extra=(--lualib_cpath="$tmp/?.so")
+  extra=("$(usclock_cpath "$tmp")")
 fi
 get() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 echo "timers: $tasks sleeping tasks, ${secs}s of wake-ups a round, $rounds rounds"

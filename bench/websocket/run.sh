@@ -10,9 +10,8 @@ rounds=${1:-3}
 secs=${2:-5}
 conns=${3:-50}
 size=${4:-64}
-bazel build -c opt //:silly >/dev/null 2>&1
-silly=$(bazel info -c opt bazel-bin 2>/dev/null)/silly
 . bench/ports.sh
+silly=$(opt_silly)
 busy_cores
 port=18091
 echo "websocket echo: $conns connections, $size-byte messages, ${secs}s, $rounds rounds, busy cores: ${BUSY:-0}"
