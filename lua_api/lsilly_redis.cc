@@ -1,5 +1,6 @@
 // silly.redis.c: RESP replies (the Redis protocol) parsed by hiredis's
-// reader, for silly.store.redis; the Lua side does the I/O.
+// reader, into reply objects of ours, for silly.store.redis; the Lua side
+// does the I/O.
 //
 // reader() -> r; r:feed(s) appends received bytes.
 // r:next() -> true, ok, value: the next whole reply, where ok is false for
@@ -10,7 +11,10 @@
 #include <hiredis/hiredis.h>
 
 #include <lua.hpp>
+#include <memory>
 #include <new>
+#include <string>
+#include <vector>
 
 #include "silly/lua_api/batteries.h"
 
@@ -19,6 +23,62 @@ namespace silly {
 namespace {
 
 constexpr const char *kReaderMeta = "silly.redis.reader";
+
+// A reply as hiredis's reader builds it through our functions. Not its
+// own redisReply: hiredis 0.14 allocates an array's element table from the
+// count a server announces ("*999999999"), before any element arrived,
+// and aborts the process when that fails. Ours grows with what arrives.
+struct Node {
+  int type = REDIS_REPLY_NIL;
+  long long integer = 0;
+  std::string str;
+  std::vector<std::unique_ptr<Node>> elements;
+};
+
+// Links `node` into its parent array, which owns it; the root is owned by
+// the reader until l_next takes it (free_node when the reader goes first).
+void *place(const redisReadTask *task, std::unique_ptr<Node> node) {
+  Node *raw = node.get();
+  if (task->parent != nullptr) {
+    auto &siblings = static_cast<Node *>(task->parent->obj)->elements;
+    if (static_cast<size_t>(task->idx) >= siblings.size()) siblings.resize(static_cast<size_t>(task->idx) + 1);
+    siblings[static_cast<size_t>(task->idx)] = std::move(node);
+  } else {
+    node.release();  // the root: hiredis hands it back from redisReaderGetReply
+  }
+  return raw;
+}
+
+void *create_string(const redisReadTask *task, char *str, size_t len) {
+  auto node = std::make_unique<Node>();
+  node->type = task->type;
+  node->str.assign(str, len);
+  return place(task, std::move(node));
+}
+
+void *create_array(const redisReadTask *task, int elements) {
+  auto node = std::make_unique<Node>();
+  node->type = REDIS_REPLY_ARRAY;
+  node->elements.reserve(elements < 1024 ? static_cast<size_t>(elements) : 1024);
+  return place(task, std::move(node));
+}
+
+void *create_integer(const redisReadTask *task, long long value) {
+  auto node = std::make_unique<Node>();
+  node->type = REDIS_REPLY_INTEGER;
+  node->integer = value;
+  return place(task, std::move(node));
+}
+
+void *create_nil(const redisReadTask *task) {
+  return place(task, std::make_unique<Node>());
+}
+
+void free_node(void *root) {
+  std::unique_ptr<Node>(static_cast<Node *>(root));
+}
+
+redisReplyObjectFunctions g_node_functions = {create_string, create_array, create_integer, create_nil, free_node};
 
 struct Reader {
   redisReader *r = nullptr;
@@ -40,7 +100,7 @@ int l_reader(lua_State *L) {
   auto *rd = static_cast<Reader *>(lua_newuserdatauv(L, sizeof(Reader), 0));
   new (rd) Reader();
   luaL_setmetatable(L, kReaderMeta);
-  rd->r = redisReaderCreate();
+  rd->r = redisReaderCreateWithFunctions(&g_node_functions);
   if (rd->r == nullptr) return luaL_error(L, "redis: out of memory");
   return 1;
 }
@@ -53,20 +113,24 @@ int l_feed(lua_State *L) {
   return 0;
 }
 
-// Pushes the Lua form of `reply`; returns whether it (and every element
+// Pushes the Lua form of `node`; returns whether it (and every element
 // of an array) was a success.
-bool push_reply(lua_State *L, const redisReply *reply) {
+bool push_reply(lua_State *L, const Node *node) {
   luaL_checkstack(L, 3, "redis: reply nested too deep");
-  switch (reply->type) {
+  if (node == nullptr) {  // an element hiredis never filled
+    lua_pushnil(L);
+    return true;
+  }
+  switch (node->type) {
     case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_STRING: lua_pushlstring(L, reply->str, reply->len); return true;
-    case REDIS_REPLY_ERROR: lua_pushlstring(L, reply->str, reply->len); return false;
-    case REDIS_REPLY_INTEGER: lua_pushinteger(L, static_cast<lua_Integer>(reply->integer)); return true;
+    case REDIS_REPLY_STRING: lua_pushlstring(L, node->str.data(), node->str.size()); return true;
+    case REDIS_REPLY_ERROR: lua_pushlstring(L, node->str.data(), node->str.size()); return false;
+    case REDIS_REPLY_INTEGER: lua_pushinteger(L, static_cast<lua_Integer>(node->integer)); return true;
     case REDIS_REPLY_ARRAY: {
       bool ok = true;
-      lua_createtable(L, static_cast<int>(reply->elements), 0);
-      for (size_t i = 0; i < reply->elements; i++) {
-        ok = push_reply(L, reply->element[i]) && ok;
+      lua_createtable(L, static_cast<int>(node->elements.size()), 0);
+      for (size_t i = 0; i < node->elements.size(); i++) {
+        ok = push_reply(L, node->elements[i].get()) && ok;
         lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
       }
       return ok;
@@ -91,8 +155,8 @@ int l_next(lua_State *L) {
   }
   lua_pushboolean(L, 1);
   lua_pushnil(L);  // ok, set below
-  bool ok = push_reply(L, static_cast<redisReply *>(reply));
-  freeReplyObject(reply);
+  bool ok = push_reply(L, static_cast<Node *>(reply));
+  free_node(reply);
   lua_pushboolean(L, ok);
   lua_replace(L, -3);
   return 3;
