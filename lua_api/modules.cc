@@ -66,6 +66,8 @@ void install_builtin_modules(lua_State *L) {
   lua_setfield(L, -2, "silly.encoding.base64");
   lua_pushcfunction(L, open_silly_hive);
   lua_setfield(L, -2, "silly.hive.c");
+  lua_pushcfunction(L, open_silly_mysql);
+  lua_setfield(L, -2, "silly.mysql.c");
   lua_pop(L, 1);
   preload_batteries(L);
 

@@ -11,7 +11,7 @@ packages=(
   clang clang-format libclang-rt-14-dev
   libssl-dev openssl prometheus curl
   etcd-server etcd-client lua-cjson
-  libboost-dev rapidjson-dev zlib1g-dev libhiredis-dev redis-server redis-tools libwslay-dev python3-websockets python3-jwt python3-cryptography gzip
+  libboost-dev rapidjson-dev zlib1g-dev libhiredis-dev redis-server redis-tools libmariadb-dev mariadb-server mariadb-client libwslay-dev python3-websockets python3-jwt python3-cryptography gzip
   procps psmisc iproute2 iptables libnetfilter-queue-dev
 )
 

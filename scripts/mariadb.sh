@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# A throwaway MariaDB server for tests and benchmarks: a new data directory,
+# loopback only, user root with the given password on 127.0.0.1.
+#   scripts/mariadb.sh start DIR PORT PASSWORD   (returns once it answers)
+#   scripts/mariadb.sh stop DIR
+# Debian's mariadb-server provides mariadbd and mariadb-install-db; the
+# server runs as the calling user (root needs --user=root).
+set -euo pipefail
+cmd=${1:-}
+dir=${2:-}
+if [ -z "$cmd" ] || [ -z "$dir" ]; then
+  echo "usage: scripts/mariadb.sh start DIR PORT PASSWORD | stop DIR" >&2
+  exit 2
+fi
+PATH=$PATH:/usr/sbin
+case "$cmd" in
+  start)
+    port=$3
+    password=$4
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    mariadb-install-db --no-defaults --datadir="$dir/data" --user="$(id -un)" \
+      --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 ||
+      { cat "$dir/install.log" >&2; exit 1; }
+    mariadbd --no-defaults --datadir="$dir/data" --user="$(id -un)" --port="$port" --bind-address=127.0.0.1 \
+      --socket="$dir/sock" --pid-file="$dir/pid" --skip-name-resolve --innodb-buffer-pool-size=32M \
+      --log-error="$dir/error.log" >/dev/null 2>&1 &
+    for _ in $(seq 300); do
+      mariadb-admin --no-defaults -S "$dir/sock" -uroot ping >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    mariadb --no-defaults -S "$dir/sock" -uroot -e \
+      "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password'; ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '$password';" ||
+      { cat "$dir/error.log" >&2; exit 1; }
+    ;;
+  stop)
+    if [ -f "$dir/pid" ]; then
+      pid=$(cat "$dir/pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    ;;
+esac
