@@ -5,7 +5,8 @@
 // when the task must wait: ondone's function then gets the conn.
 //   connect(conn, host, port, user, password, database, charset,
 //           timeout_ms, max_packet)
-//   query(conn, timeout_ms, sql, ...)    a prepared statement
+//   query(conn, timeout_ms, sql, ...)    a prepared statement (nil and the
+//                                        reason for a value SQL has none for)
 //   command(conn, timeout_ms, sql)       text protocol, no rows (BEGIN)
 //   ping(conn, timeout_ms)
 //   next(conn, timeout_ms)               the next result set
@@ -124,10 +125,8 @@ int l_connect(lua_State *L) {
   return started(L, c, c.client->connect(o));
 }
 
-// A Lua value for a placeholder; raises on a type SQL has no value for.
-void to_param(lua_State *L, int idx, int n, MysqlParam &p) {
+void to_param(lua_State *L, int idx, MysqlParam &p) {
   switch (lua_type(L, idx)) {
-    case LUA_TNIL: p.kind = MysqlParam::kNull; break;
     case LUA_TBOOLEAN:
       p.kind = MysqlParam::kBool;
       p.i = lua_toboolean(L, idx);
@@ -148,12 +147,12 @@ void to_param(lua_State *L, int idx, int n, MysqlParam &p) {
       p.s.assign(s, len);
       break;
     }
-    default:
-      luaL_error(L, "mysql query: value %d is a %s (nil, boolean, number or string expected)", n,
-                 luaL_typename(L, idx));
+    default: p.kind = MysqlParam::kNull; break;
   }
 }
 
+// A value SQL has none for is the caller's mistake: nil and the reason,
+// for the Lua side to raise in the caller's name.
 int l_query(lua_State *L) {
   Conn &c = check_conn(L);
   check_idle(L, c, "mysql query");
@@ -161,18 +160,18 @@ int l_query(lua_State *L) {
   size_t len;
   const char *sql = luaL_checklstring(L, 3, &len);
   int top = lua_gettop(L);
-  // Type checks first: luaL_error must not pass over a live std::string.
   for (int i = 4; i <= top; i++) {
     int t = lua_type(L, i);
     if (t != LUA_TNIL && t != LUA_TBOOLEAN && t != LUA_TNUMBER && t != LUA_TSTRING) {
-      return luaL_error(L, "mysql query: value %d is a %s (nil, boolean, number or string expected)", i - 3,
-                        luaL_typename(L, i));
+      lua_pushnil(L);
+      lua_pushfstring(L, "value %d is a %s (nil, boolean, number or string expected)", i - 3, luaL_typename(L, i));
+      return 2;
     }
   }
   bool finished;
   {
     std::vector<MysqlParam> params(static_cast<size_t>(top - 3));
-    for (int i = 4; i <= top; i++) to_param(L, i, i - 3, params[static_cast<size_t>(i - 4)]);
+    for (int i = 4; i <= top; i++) to_param(L, i, params[static_cast<size_t>(i - 4)]);
     finished = c.client->query(std::string(sql, len), std::move(params), timeout);
   }
   return started(L, c, finished);

@@ -82,7 +82,11 @@ local function exec(conn, co, sql, ...)
 		return nil, own_error("the connection is closed")
 	end
 	local timeout = conn.pool.timeout
-	await(cc, co, c_query(cc, timeout, sql, ...))
+	local finished, why = c_query(cc, timeout, sql, ...)
+	if finished == nil then
+		return nil, own_error(why), "misuse"
+	end
+	await(cc, co, finished)
 	-- On failure the third value is "misuse" for a caller's mistake.
 	local res, err, more = c_outcome(cc)
 	if more and res then
@@ -399,13 +403,13 @@ function M.query(pool, sql, ...)
 	if type(sql) ~= "string" then
 		error("pool:query: sql string expected, got " .. type(sql), 2)
 	end
-	local conn, err = conn_get(pool, co)
+	-- Given back however this ends, an error raised inside included.
+	local conn <close>, err = conn_get(pool, co)
 	if not conn then
 		return nil, err
 	end
 	local res, misuse
 	res, err, misuse = exec(conn, co, sql, ...)
-	conn_release(conn)
 	if misuse then
 		error("pool:query: " .. err.message, 2)
 	end
@@ -414,14 +418,11 @@ end
 
 function M.ping(pool)
 	local co = checkblock("pool:ping")
-	local conn, err = conn_get(pool, co)
+	local conn <close>, err = conn_get(pool, co)
 	if not conn then
 		return nil, err
 	end
-	local res
-	res, err = simple(conn, co, c_ping)
-	conn_release(conn)
-	return res, err
+	return simple(conn, co, c_ping)
 end
 
 ---A connection in a transaction, held until tx:close().
