@@ -146,7 +146,7 @@ bool MysqlClient::connect(const MysqlConnectOptions &options) {
   mysql_options(mysql_, MYSQL_OPT_PROTOCOL, &tcp);
   if (!o.charset.empty()) mysql_options(mysql_, MYSQL_SET_CHARSET_NAME, o.charset.c_str());
   if (o.max_allowed_packet > 0) {
-    unsigned long n = o.max_allowed_packet;
+    size_t n = o.max_allowed_packet;  // the library reads a size_t
     mysql_options(mysql_, MYSQL_OPT_MAX_ALLOWED_PACKET, &n);
   }
   // LOAD DATA LOCAL would let a server read the client's files.

@@ -276,3 +276,43 @@ function redis.call(db, cmd, ...) end
 ---@return boolean ok
 ---@return any value_or_count
 function redis.pipeline(db, reqs, ret) end
+
+---A connection of the pool in a transaction (pool:begin()).
+---@class silly.store.mysql.tx
+local tx = {}
+---@param sql string
+---@param ... nil|boolean|number|string
+---@return table? result rows, or an OK table
+---@return table? err {type = "ERR", errno?, sqlstate?, message}
+function tx:query(sql, ...) end
+---@return table? ok
+---@return table? err
+function tx:ping() end
+---@return table? ok
+---@return table? err
+function tx:commit() end
+---@return table? ok
+---@return table? err
+function tx:rollback() end
+---Gives the connection back (a transaction still open is rolled back).
+function tx:close() end
+
+---@class silly.store.mysql
+---@field conns_idle silly.store.mysql.tx[]
+---@field open_count integer
+local mysql = {}
+---@param opts {addr?: string, user?: string, password?: string, database?: string, charset?: string, max_open_conns?: integer, max_idle_conns?: integer, max_idle_time?: integer, max_lifetime?: integer, max_packet_size?: integer, timeout?: integer, connect_timeout?: integer}
+---@return silly.store.mysql pool
+function mysql.open(opts) end
+---@param sql string
+---@param ... nil|boolean|number|string
+---@return table? result rows, or an OK table
+---@return table? err {type = "ERR", errno?, sqlstate?, message}
+function mysql:query(sql, ...) end
+---@return table? ok
+---@return table? err
+function mysql:ping() end
+---@return silly.store.mysql.tx? tx
+---@return table? err
+function mysql:begin() end
+function mysql:close() end

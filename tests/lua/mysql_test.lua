@@ -104,8 +104,9 @@ T.run(function()
 	T.eq(err.sqlstate, "23000", "its SQLSTATE")
 	T.ok(err.message:find("Duplicate entry", 1, true), "its message")
 	ok, err = db:query("SELEC 1")
-	T.eq(err.errno, 1064, "a syntax error")
+	T.deepeq({ok, err.errno}, {nil, 1064}, "a syntax error")
 	ok, err = db:query("SELECT * FROM missing")
+	T.eq(ok, nil, "a missing table fails")
 	T.ok(err.message:find("doesn't exist", 1, true), "a missing table")
 	T.raises(function() db:query("SELECT ?, ?", 1) end, "pool:query: the statement has 2 placeholders but 1 values",
 		"placeholders and values that disagree raise")
@@ -188,19 +189,31 @@ T.run(function()
 	T.ok(rows and rows[1].id ~= id, "the next query runs on a new connection: " .. tostring(err and err.message))
 	victim:close()
 
+	-- A packet past max_packet_size: refused, the connection closed.
+	local small = mysql.open {addr = addr, user = "root", password = "s3cret", max_packet_size = 4096}
+	ok, err = small:query("SELECT REPEAT('x', 10000) AS big")
+	T.eq(ok, nil, "a row past max_packet_size fails")
+	T.ok(err.errno == 2020 or err.errno == 2013, "with the library's error: " .. tostring(err.errno) .. " "
+		.. err.message)
+	T.eq(small.open_count, 0, "and its connection is closed")
+	T.ok(small:query("SELECT 1"), "the next request connects again")
+	small:close()
+
 	-- A closed pool.
 	local closed = mysql.open(opts)
 	closed:close()
 	ok, err = closed:query("SELECT 1")
-	T.eq(err.message, "pool is closed", "a closed pool refuses")
+	T.deepeq({ok, err.message}, {nil, "pool is closed"}, "a closed pool refuses")
 
 	-- Wrong credentials and no server.
 	local bad = mysql.open {addr = addr, user = "root", password = "wrong"}
 	ok, err = bad:ping()
+	T.eq(ok, nil, "wrong password fails")
 	T.eq(err.errno, 1045, "wrong password: ER_ACCESS_DENIED_ERROR")
 	T.ok(err.message:find("Access denied", 1, true), "its message")
 	local nobody = mysql.open {addr = "127.0.0.1:1", user = "root"}
 	ok, err = nobody:ping()
+	T.eq(ok, nil, "no server fails")
 	T.ok(err.message:find("Connection refused", 1, true), "no server: " .. err.message)
 
 	-- Faults. A stopped server: the request times out, the link is closed.
@@ -237,7 +250,7 @@ T.run(function()
 	end
 	T.le(took, 5000, "at once (" .. took .. " ms), not after SLEEP(30)")
 	T.eq(db.open_count, 0, "no connection left open")
-	pid = restart(port)
+	restart(port)
 	rows, err = db:query("SELECT COUNT(*) AS n FROM ledger")
 	T.ok(rows, "the server back: the pool reconnects: " .. tostring(err and err.message))
 	T.eq(rows and rows[1].n, 1, "and sees the committed row")

@@ -44,6 +44,9 @@ local c_alive = c.alive
 local DEFAULT_TIMEOUT = 30000 -- ms a request may take; 0: no limit
 local DEFAULT_CONNECT_TIMEOUT = 10 -- seconds, as MySQL's connect_timeout
 local DEFAULT_IDLE = 2 -- connections kept for reuse
+-- The largest packet taken from a server (the library's own is 1 GiB: a
+-- broken or hostile server could make us allocate that much).
+local DEFAULT_MAX_PACKET = 64 * 1024 * 1024
 -- An idle connection this old (ms) is checked before reuse: the server
 -- may have closed it (wait_timeout) or gone.
 local CHECK_IDLE_AFTER = 1000
@@ -378,7 +381,7 @@ function M.open(opts)
 		user = opts.user or "",
 		password = opts.password or "",
 		charset = (opts.charset ~= "_default" and opts.charset) or "",
-		max_packet_size = check_count(opts, "max_packet_size", 0),
+		max_packet_size = check_count(opts, "max_packet_size", DEFAULT_MAX_PACKET),
 		max_open_conns = check_count(opts, "max_open_conns", 0),
 		max_idle_conns = check_count(opts, "max_idle_conns", DEFAULT_IDLE),
 		max_idle_time = check_count(opts, "max_idle_time", 0),
