@@ -25,6 +25,9 @@ namespace {
 // this many the socket is shut so that any wait ends.
 constexpr int kTimeoutTries = 4;
 
+// Bytes set aside a text or blob column in the row buffer.
+constexpr size_t kValueBuffer = 256;
+
 bool is_integer(int type) {
   switch (type) {
     case MYSQL_TYPE_TINY:
@@ -51,11 +54,13 @@ bool is_time(int type) {
 // The original framework's text for a date or time: "YYYY-MM-DD",
 // "YYYY-MM-DD hh:mm:ss[.uuuuuu]", "[-]h:mm:ss[.uuuuuu]".
 std::string time_text(int type, const MYSQL_TIME &t) {
-  char buf[64];
+  char buf[160];  // room for every field at its widest, whatever a server sent
   int n;
   if (type == MYSQL_TYPE_DATE || type == MYSQL_TYPE_NEWDATE) {
     n = snprintf(buf, sizeof buf, "%04u-%02u-%02u", t.year, t.month, t.day);
   } else if (type == MYSQL_TYPE_TIME) {
+    // The original's text for a zero time (sent as no bytes) is padded.
+    if (!t.neg && t.hour == 0 && t.minute == 0 && t.second == 0 && t.second_part == 0) return "00:00:00";
     n = snprintf(buf, sizeof buf, "%s%u:%02u:%02u", t.neg ? "-" : "", t.hour, t.minute, t.second);
     if (t.second_part != 0) n += snprintf(buf + n, sizeof buf - n, ".%06lu", t.second_part);
   } else {
@@ -63,6 +68,61 @@ std::string time_text(int type, const MYSQL_TIME &t) {
     if (t.second_part != 0) n += snprintf(buf + n, sizeof buf - n, ".%06lu", t.second_part);
   }
   return std::string(buf, static_cast<size_t>(n));
+}
+
+// Bytes a value of `type` takes in a binary row, or -1 when a length
+// prefix says (strings, decimals, blobs, dates and times).
+int fixed_size(int type) {
+  switch (type) {
+    case MYSQL_TYPE_NULL: return 0;
+    case MYSQL_TYPE_TINY: return 1;
+    case MYSQL_TYPE_SHORT:
+    case MYSQL_TYPE_YEAR: return 2;
+    case MYSQL_TYPE_LONG:
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_FLOAT: return 4;
+    case MYSQL_TYPE_LONGLONG:
+    case MYSQL_TYPE_DOUBLE: return 8;
+    default: return -1;
+  }
+}
+
+// Whether a binary row holds what its columns say, within its length. The
+// library decodes rows trusting the server's lengths: a broken or hostile
+// server could make it read past the packet (found by mysql_reply_fuzzer).
+bool row_is_sound(const unsigned char *p, unsigned long len, const int *types, size_t ncols) {
+  size_t bitmap = (ncols + 9) / 8;
+  if (len < 1 + bitmap) return false;
+  const unsigned char *nulls = p + 1;
+  size_t at = 1 + bitmap;
+  for (size_t i = 0; i < ncols; i++) {
+    size_t bit = i + 2;
+    if (nulls[bit / 8] & (1u << (bit % 8))) continue;
+    int fixed = fixed_size(types[i]);
+    if (fixed >= 0) {
+      at += static_cast<size_t>(fixed);
+      if (at > len) return false;
+      continue;
+    }
+    if (at >= len) return false;
+    uint64_t n = p[at++];
+    size_t extra = n < 251 ? 0 : n == 252 ? 2 : n == 253 ? 3 : n == 254 ? 8 : SIZE_MAX;
+    if (extra == SIZE_MAX || len - at < extra) return false;
+    if (extra > 0) {
+      n = 0;
+      for (size_t b = 0; b < extra; b++) n |= static_cast<uint64_t>(p[at + b]) << (8 * b);
+      at += extra;
+    }
+    if (n > len - at) return false;
+    if (is_time(types[i])) {
+      // The only lengths the library's decoder reads within.
+      bool time_ok =
+          types[i] == MYSQL_TYPE_TIME ? (n == 0 || n == 8 || n == 12) : (n == 0 || n == 4 || n == 7 || n == 11);
+      if (!time_ok) return false;
+    }
+    at += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 }  // namespace
@@ -182,8 +242,6 @@ bool MysqlClient::query(const std::string &sql, std::vector<MysqlParam> params, 
     end_request();
     return true;
   }
-  my_bool update_max = 1;
-  mysql_stmt_attr_set(stmt_, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
   sql_ = sql;
   return drive(mysql_stmt_prepare_start(&int_ret_, stmt_, sql_.data(), sql_.size()));
 }
@@ -446,11 +504,13 @@ bool MysqlClient::bind_result() {
   unsigned n = mysql_num_fields(result_);
   MYSQL_FIELD *fields = mysql_fetch_fields(result_);
   columns_.resize(n);
+  types_.resize(n);
   size_t total = 0;
   for (unsigned i = 0; i < n; i++) {
     Column &c = columns_[i];
     c.name.assign(fields[i].name, fields[i].name_length);
     c.type = fields[i].type;
+    types_[i] = c.type;
     c.is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
     c.offset = total;
     if (is_integer(c.type) || c.type == MYSQL_TYPE_FLOAT || c.type == MYSQL_TYPE_DOUBLE) {
@@ -458,7 +518,8 @@ bool MysqlClient::bind_result() {
     } else if (is_time(c.type)) {
       c.capacity = sizeof(MYSQL_TIME);
     } else {
-      c.capacity = fields[i].max_length > 0 ? fields[i].max_length : 1;
+      // Most values fit; a longer one is read whole on its own (next_row).
+      c.capacity = fields[i].length > 0 && fields[i].length < kValueBuffer ? fields[i].length : kValueBuffer;
     }
     total += (c.capacity + 7) & ~static_cast<size_t>(7);
   }
@@ -494,6 +555,15 @@ bool MysqlClient::bind_result() {
 
 bool MysqlClient::next_row() {
   if (result_ == nullptr) return false;
+  const MYSQL_ROWS *raw = stmt_->result_cursor;  // the stored row fetch decodes next
+  if (raw != nullptr &&
+      !row_is_sound(reinterpret_cast<const unsigned char *>(raw->data), raw->length, types_.data(), types_.size())) {
+    set_own_error("malformed row from the server", true);
+    errnum_ = CR_MALFORMED_PACKET;
+    sqlstate_ = "HY000";
+    release_result();
+    return false;
+  }
   int r = mysql_stmt_fetch(stmt_);
   if (r == 1 || r == MYSQL_NO_DATA) {
     if (r == 1) set_stmt_error(stmt_);
@@ -505,7 +575,7 @@ bool MysqlClient::next_row() {
     if (nulls_[i]) continue;
     if (is_time(c.type)) {
       texts_[i] = time_text(c.type, *reinterpret_cast<const MYSQL_TIME *>(row_buffer_.data() + c.offset));
-    } else if (r == MYSQL_DATA_TRUNCATED && lengths_[i] > c.capacity) {
+    } else if (lengths_[i] > c.capacity) {
       // Longer than max_length said: read it whole into its own buffer.
       texts_[i].resize(lengths_[i]);
       MYSQL_BIND b{};

@@ -170,7 +170,6 @@ class MysqlClient final : private FdHandler, private TimerOwner {
   // The request in flight (the library reads these as it goes).
   MysqlConnectOptions connect_options_;
   int int_ret_ = 0;
-  char bool_ret_ = 0;
   st_mysql *connect_ret_ = nullptr;
   std::string sql_;
   std::vector<MysqlParam> params_;
@@ -196,6 +195,7 @@ class MysqlClient final : private FdHandler, private TimerOwner {
   // The stored result set and the buffers its rows are fetched into.
   st_mysql_res *result_ = nullptr;
   std::vector<Column> columns_;
+  std::vector<int> types_;  // the columns' types, for row_is_sound
   std::vector<st_mysql_bind> result_binds_;
   std::vector<char> row_buffer_;
   std::vector<unsigned long> lengths_;

@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-20}
 mkdir -p build/fuzz
-targets=(auth_fuzzer frame_fuzzer handshake_fuzzer link_extension_fuzzer zproto_schema_fuzzer zproto_decode_fuzzer msgpack_decode_fuzzer protobuf_decode_fuzzer etcd_response_fuzzer json_decode_fuzzer gzip_decompress_fuzzer http_parser_fuzzer websocket_frame_fuzzer redis_reply_fuzzer)
+targets=(auth_fuzzer frame_fuzzer handshake_fuzzer link_extension_fuzzer zproto_schema_fuzzer zproto_decode_fuzzer msgpack_decode_fuzzer protobuf_decode_fuzzer etcd_response_fuzzer json_decode_fuzzer gzip_decompress_fuzzer http_parser_fuzzer websocket_frame_fuzzer redis_reply_fuzzer mysql_reply_fuzzer)
 bazel build --config=fuzz $(printf "//tests/fuzz:%s " "${targets[@]}") >build/fuzz-build.log 2>&1 || {
   tail -20 build/fuzz-build.log
   echo "fuzz build: FAILED"
