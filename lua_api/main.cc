@@ -29,6 +29,7 @@ const char kUsage[] =
     "  --key=value              any other setting, read with silly.env.get\n"
     "runtime settings:\n"
     "  --sys.loop.spin_us=N     poll up to N us before blocking (default: learned; 0: block at once)\n"
+    "  --sys.task.budget_ms=N   a task running N ms without yielding is stopped (default 5000; 0: never)\n"
     "  --sys.dns.hosts=FILE     the hosts file silly.net.dns reads (default /etc/hosts)\n"
     "  --sys.dns.resolv_conf=FILE  the resolver configuration (default /etc/resolv.conf)\n";
 
@@ -69,7 +70,10 @@ int check_settings(const Cli &cli) {
   static const struct {
     const char *key;
     bool number;  // a non-negative integer; otherwise any text (a path)
-  } kSettings[] = {{"sys.loop.spin_us", true}, {"sys.dns.hosts", false}, {"sys.dns.resolv_conf", false}};
+  } kSettings[] = {{"sys.loop.spin_us", true},
+                   {"sys.task.budget_ms", true},
+                   {"sys.dns.hosts", false},
+                   {"sys.dns.resolv_conf", false}};
   for (const std::string &arg : cli.options.args) {
     if (arg.compare(0, 6, "--sys.") != 0) continue;
     size_t eq = arg.find('=');

@@ -19,7 +19,10 @@ int search_embedded(lua_State *L) {
     lua_pushfstring(L, "no embedded module '%s'", name);
     return 1;
   }
-  std::string chunk = std::string("@lualib/") + m->path;
+  // "=": shown as "lualib/silly.lua:12" like a file's "@" name, and told
+  // apart from the script's files (the task budget lets silly's own code
+  // finish its work after stopping a task).
+  std::string chunk = std::string("=lualib/") + m->path;
   if (luaL_loadbuffer(L, m->source, m->size, chunk.c_str()) != LUA_OK) return lua_error(L);
   lua_pushstring(L, chunk.c_str() + 1);
   return 2;
@@ -66,6 +69,8 @@ void install_builtin_modules(lua_State *L) {
   lua_setfield(L, -2, "silly.encoding.base64");
   lua_pushcfunction(L, open_silly_hive);
   lua_setfield(L, -2, "silly.hive.c");
+  lua_pushcfunction(L, open_silly_budget);
+  lua_setfield(L, -2, "silly.budget.c");
   lua_pushcfunction(L, open_silly_mysql);
   lua_setfield(L, -2, "silly.mysql.c");
   lua_pop(L, 1);

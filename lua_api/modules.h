@@ -21,6 +21,7 @@ int open_silly_metrics(lua_State *L);    // silly.metrics.c
 int open_silly_base64(lua_State *L);     // silly.encoding.base64
 int open_silly_hive(lua_State *L);       // silly.hive.c
 int open_silly_mysql(lua_State *L);      // silly.mysql.c
+int open_silly_budget(lua_State *L);     // silly.budget.c
 
 // Reads the address at idx ("ip:port", "[ipv6]:port"); false with
 // nil, "invalid address:..." pushed when it is not one.

@@ -6,9 +6,11 @@
 -- in FIFO order, entries added while draining included.
 local c = require "silly.c"
 local logc = require "silly.logger.c"
+local budget = require "silly.budget.c"
 
 local co_create = coroutine.create
-local co_resume = coroutine.resume
+-- coroutine.resume that marks each run for the task budget's watchdog.
+local co_resume = budget.resume
 local co_yield = coroutine.yield
 local co_running = coroutine.running
 local co_status = coroutine.status
@@ -19,6 +21,9 @@ local tostring = tostring
 local error = error
 
 local M = {}
+
+-- Redis's lua-time-limit: a handler stuck this long freezes every player.
+local DEFAULT_BUDGET_MS = 5000
 
 M.pid = c.pid
 M.version = c.version
@@ -426,9 +431,18 @@ function M._start(chunk)
 	-- An error in the main chunk ends the process with 1 and its
 	-- traceback, as `lua main.lua` does: a server that failed to start
 	-- must not linger idle.
+	-- --sys.task.budget_ms: a task that runs this long without yielding
+	-- is stopped (silly.budget.c); the main chunk is spared.
+	local budget_ms = math.tointeger(tonumber(require "silly.env".get("sys.task.budget_ms") or DEFAULT_BUDGET_MS))
+	budget.start(budget_ms or DEFAULT_BUDGET_MS)
+	if budget_ms ~= 0 then
+		coroutine.resume = budget.resume -- luacheck: ignore 122 (the script's coroutines are watched too)
+	end
 	local co = task_new()
+	budget.exempt(co)
 	resume(co, function()
 		local ok, err = xpcall(chunk, traceback)
+		budget.exempt(nil)
 		if not ok then
 			logc.writeat(3, 0, M._site(err), "[silly] main script failed:", err)
 			c.exit(1)

@@ -59,6 +59,9 @@ local function runtime_collector()
 	for _, k in ipairs(kinds) do
 		by_kind[k] = sockets:labels(k)
 	end
+	local budget = require "silly.budget.c"
+	local stopped = counter("silly_task_budget_exceeded_total",
+		"Tasks stopped for running past --sys.task.budget_ms without yielding.")
 	local rbytes = counter("silly_socket_read_bytes_total", "Bytes read from sockets.")
 	local wbytes = counter("silly_socket_written_bytes_total", "Bytes written to sockets.")
 	return function()
@@ -72,6 +75,7 @@ local function runtime_collector()
 		for _, k in ipairs(kinds) do
 			by_kind[k].value = r[k]
 		end
+		stopped.value = budget.stats().exceeded
 		rbytes.value = r.bytes_read
 		wbytes.value = r.bytes_written
 	end
