@@ -316,3 +316,18 @@ function mysql:ping() end
 ---@return table? err
 function mysql:begin() end
 function mysql:close() end
+
+---A hot-patch session (docs/operations.md, "Hot patches").
+---@class silly.patch
+local patch = {}
+---@return silly.patch
+function patch.new() end
+---@param f_or_t function|table<string, function>
+---@return table upvals by name: {idx, utype, val, upid, upvals?} (or {val, upvals} per function of a table)
+function patch:collectupval(f_or_t) end
+---@param new table|function collected upvalues of the new module, or the new function
+---@param old_or_new_upvals table
+---@param old_fn? function
+---@param old_upvals? table
+---@return string[] absent paths of upvalues the old code did not have ("$.fn.name")
+function patch:join(new, old_or_new_upvals, old_fn, old_upvals) end

@@ -24,7 +24,7 @@ local modules = {
 	["silly.crypto.hmac"] = "hmac", ["silly.crypto.cipher"] = "cipher", ["silly.crypto.pkey"] = "pkey",
 	["silly.crypto.utils"] = "utils", ["silly.security.jwt"] = "jwt", ["silly.compress.gzip"] = "gzip",
 	["silly.net.http"] = "http", ["silly.net.websocket"] = "websocket", ["silly.store.redis"] = "redis",
-	["silly.store.mysql"] = "mysql",
+	["silly.store.mysql"] = "mysql", ["silly.patch"] = "patch",
 }
 -- Functions a module takes from another, annotated as `alias.name = ...`.
 local inherited = {tls = {"read", "readline", "readall", "readsome", "write", "limit", "recvsize", "sendsize", "isalive",
