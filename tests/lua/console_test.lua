@@ -97,6 +97,7 @@ T.run(function()
 	T.ok(c.ask("SOCKET"):find("^#Socket\r\nlistening: %d+"), "SOCKET: the counts")
 	T.ok(c.ask("SOCKET " .. lfd):find("localaddr: " .. addr, 1, true), "SOCKET <fd>: one socket")
 	T.ok(c.ask("MEM"):find("^lua_kib:"), "MEM")
+	T.ok(c.ask("BUDGET"):find("^budget_ms:5000\r\nexceeded:0\n"), "BUDGET: the default budget, nothing stopped")
 	T.ok(c.ask("LINKS"):find("^#Links %(%d+%)"), "LINKS")
 
 	-- A hot patch: a cluster handler calls into game.counter.

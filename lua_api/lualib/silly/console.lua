@@ -5,9 +5,9 @@
 -- banner and the `console> ` prompt; each line is a command and its
 -- words (case-insensitive name). The original framework's commands answer
 -- byte for byte as its console did (HELP, PING, GC, INFO, SOCKET, TASK,
--- INJECT, QUIT); ours add what a cluster operator needs (LINKS, MEM). A
--- custom command `cmd[name](fd, words...)` returns a string, a list of
--- lines, or nil to end the session. With `secret`, the first line must be
+-- INJECT, QUIT); ours add what a cluster operator needs (LINKS, MEM,
+-- BUDGET). A custom command `cmd[name](fd, words...)` returns a string, a
+-- list of lines, or nil to end the session. With `secret`, the first line must be
 -- `AUTH <secret>`. docs/operations.md has the commands and how to patch a
 -- handler through INJECT.
 local silly = require "silly"
@@ -43,6 +43,7 @@ local HELP = {
 	"QUIT: Quit the console. [QUIT]",
 	"LINKS: Cluster links and their peers: pending calls, bytes, pings. [LINKS]",
 	"MEM: Memory of Lua and of the allocator. [MEM]",
+	"BUDGET: The task budget and the tasks it stopped. [BUDGET]",
 }
 
 -- Globals seen by injected files: their own table, misses fall through.
@@ -161,6 +162,11 @@ function commands.links()
 	table.sort(out)
 	return format("#Links (%d)\r\npending:%d dropped:%d expired:%d\r\n", n, st.pending, st.dropped, st.expired) ..
 		concat(out, "\r\n")
+end
+
+function commands.budget()
+	local st = require("silly.budget.c").stats()
+	return format("budget_ms:%d\r\nexceeded:%d", st.budget_ms, st.exceeded)
 end
 
 function commands.mem()
