@@ -335,11 +335,7 @@ int l_cached(lua_State *L) {
 }
 
 int l_ondone(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TFUNCTION);
-  lua_settop(L, 1);
-  MysqlBinding &b = binding(L);
-  if (b.done_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, b.done_ref);
-  b.done_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  hold_callback(L, &binding(L).done_ref);
   return 0;
 }
 

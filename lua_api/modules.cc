@@ -30,6 +30,13 @@ int search_embedded(lua_State *L) {
 
 }  // namespace
 
+void hold_callback(lua_State *L, int *ref) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  if (*ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, *ref);
+  *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
 bool check_address(lua_State *L, int idx, bool empty_host_is_any, SockAddr *out) {
   size_t len;
   const char *text = luaL_checklstring(L, idx, &len);

@@ -27,6 +27,11 @@ int open_silly_budget(lua_State *L);     // silly.budget.c
 // nil, "invalid address:..." pushed when it is not one.
 bool check_address(lua_State *L, int idx, bool empty_host_is_any, SockAddr *out);
 
+// A binding's Lua callback (ondone(fn)): keeps the function argument 1 in
+// the registry under *ref, releasing the one it replaces; raises unless it
+// is a function.
+void hold_callback(lua_State *L, int *ref);
+
 // Raises unless the value at idx is nil or a TLS context (silly.tls.c).
 void check_tls_context(lua_State *L, int idx);
 // The TLS context at idx, or nullptr; never raises. Lua errors unwind past

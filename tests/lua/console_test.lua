@@ -154,6 +154,11 @@ T.run(function()
 	out, closed = l.upto(PROMPT)
 	T.deepeq({out, closed}, {"", "closed"}, "a line too long closes the session, answered with nothing")
 
+	-- Off loopback without a secret: a warning (a process of its own, whose
+	-- log is read; nothing connects to it).
+	local text = T.shell()(string.format("%s %s/helper_console_open.lua", T.silly, T.dir))
+	T.ok(text:find("[console] listening on 0.0.0.0:0 without a secret", 1, true), "the warning: " .. text)
+
 	T.raises(function() console {} end, "silly.console: a table {addr", "no address raises")
 	T.raises(function() console {addr = "127.0.0.1:0", secret = ""} end, "secret must be", "an empty secret raises")
 end)
