@@ -21,7 +21,7 @@ run() {
   rm -f "$dir/pid"
   mariadbd --no-defaults --datadir="$dir/data" --user="$(id -un)" --port="$1" --bind-address=127.0.0.1 \
     --socket=mariadb.sock --pid-file="$dir/pid" --skip-name-resolve --innodb-buffer-pool-size=32M \
-    --log-error="$dir/error.log" >/dev/null 2>&1 &
+    --log-error="$dir/error.log" --tmpdir="$dir/tmp" >/dev/null 2>&1 &
   for _ in $(seq 600); do
     # Answering on the socket: ping's "Access denied" once a password is set.
     mariadb-admin --no-defaults -h127.0.0.1 -P"$1" -uroot ping 2>&1 | grep -qE "alive|denied" && [ -s "$dir/pid" ] && return 0
@@ -37,8 +37,10 @@ case "$cmd" in
     port=$3
     password=$4
     rm -rf "$dir"
-    mkdir -p "$dir"
-    mariadb-install-db --no-defaults --datadir="$dir/data" --user="$(id -un)" \
+    mkdir -p "$dir/tmp"
+    # Temporary files in DIR: in /tmp, two servers whose pids match (each
+    # test in a pid namespace of its own) would collide on their names.
+    mariadb-install-db --no-defaults --datadir="$dir/data" --user="$(id -un)" --tmpdir="$dir/tmp" \
       --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 ||
       { cat "$dir/install.log" >&2; exit 1; }
     run "$port"

@@ -13,21 +13,52 @@ local tmp = os.getenv("TEST_TMPDIR") or "/tmp"
 local dir = tmp .. "/mariadb"
 local script = T.dir .. "/../../scripts/mariadb.sh"
 
+-- A process's state letter in /proc ("T" when stopped), its name.
+local function proc(pid)
+	local f = io.open(string.format("/proc/%d/stat", pid))
+	local stat = f and f:read("l")
+	if f then
+		f:close()
+	end
+	local name, state = (stat or ""):match("^%d+ %((.-)%) (%a)")
+	return state, name
+end
+
 local function server_pid()
 	local f = assert(io.open(dir .. "/pid"))
 	local pid = tonumber(f:read("l"))
 	f:close()
 	T.adopt(pid)
+	local _, name = proc(pid)
+	T.eq(name, "mariadbd", "the pid file names the server")
 	return pid
 end
 
+-- Sends sig and waits until the server is stopped ("T") or running again.
+local function signal_server(pid, sig, state)
+	T.signal(pid, sig)
+	for _ = 1, 500 do
+		local now = proc(pid)
+		if (state == "T") == (now == "T") then
+			return
+		end
+		time.sleep(10)
+	end
+	T.fail("mariadbd " .. pid .. " did not take SIG" .. sig)
+end
+
+-- On a hive thread: the loop (and the task budget) go on meanwhile.
+local shell = T.shell()
+
 local function start(port)
-	T.ok(os.execute(string.format("%s start %s %d s3cret", script, dir, port)), "mariadbd started")
+	local out, code = shell(string.format("%s start %s %d s3cret", script, dir, port))
+	T.eq(code, 0, "mariadbd started: " .. out)
 	return server_pid()
 end
 
 local function restart(port)
-	T.ok(os.execute(string.format("%s run %s %d", script, dir, port)), "mariadbd started again")
+	local out, code = shell(string.format("%s run %s %d", script, dir, port))
+	T.eq(code, 0, "mariadbd started again: " .. out)
 	return server_pid()
 end
 
@@ -219,7 +250,7 @@ T.run(function()
 	-- Faults. A stopped server: the request times out, the link is closed.
 	local quick = mysql.open {addr = addr, user = "root", password = "s3cret", timeout = 300, max_open_conns = 1}
 	T.ok(quick:ping(), "ping")
-	T.signal(pid, "STOP")
+	signal_server(pid, "STOP", "T")
 	t0 = time.monotonic()
 	ok, err = quick:query("SELECT 1")
 	took = time.monotonic() - t0
@@ -227,7 +258,7 @@ T.run(function()
 	T.ok(err.message:find("timeout", 1, true), "with a timeout: " .. err.message)
 	T.ge(took, 290, "after its timeout (" .. took .. " ms)")
 	T.eq(quick.open_count, 0, "the timed out link is closed")
-	T.signal(pid, "CONT")
+	signal_server(pid, "CONT", "S")
 	T.ok(quick:query("SELECT 1"), "the server back: a new link serves")
 	quick:close()
 

@@ -120,8 +120,14 @@ end
 -- port-0 listeners of other tests live) and checked free by binding it.
 function T.port()
 	local tcp = require "silly.net.tcp"
-	for _ = 1, 100 do
-		local port = 10000 + math.random(0, 20000)
+	-- Drawn from /dev/urandom: tests that start in the same second, each
+	-- in a sandbox of its own (same pid, no address randomization), would
+	-- draw the same numbers from math.random.
+	local f = assert(io.open("/dev/urandom", "rb"))
+	local noise = f:read(200)
+	f:close()
+	for i = 1, 100 do
+		local port = 10000 + string.unpack("<I2", noise, 2 * i - 1) % 20000
 		local probe = tcp.listen("127.0.0.1:" .. port, function() end)
 		if probe then
 			tcp.close(probe)
