@@ -359,14 +359,15 @@ void MysqlClient::wait_for(int status) {
     loop_.cancel_timer(library_timer_);
     library_timer_armed_ = false;
   }
-  if ((status & MYSQL_WAIT_TIMEOUT) != 0) {
-    library_timer_ = loop_.add_timer(mysql_get_timeout_value_ms(mysql_), this, kLibraryTimeout);
-    library_timer_armed_ = true;
-  }
+  // One library timer at a time: a second one would be left armed and
+  // could fail a later request.
   if (timed_out_) {
     // Past our deadline the library is told so at every wait.
     if (++timeout_tries_ > kTimeoutTries && fd_ >= 0) shutdown(fd_, SHUT_RDWR);
     library_timer_ = loop_.add_timer(0, this, kLibraryTimeout);
+    library_timer_armed_ = true;
+  } else if ((status & MYSQL_WAIT_TIMEOUT) != 0) {
+    library_timer_ = loop_.add_timer(mysql_get_timeout_value_ms(mysql_), this, kLibraryTimeout);
     library_timer_armed_ = true;
   }
 }
