@@ -76,7 +76,13 @@ void MysqlClient::set_own_error(const char *message, bool broken) {
   if (broken) broken_ = true;
 }
 
-bool MysqlClient::begin(Step step, int64_t timeout_ms) {
+bool MysqlClient::refuse(const char *message, bool broken) {
+  clear_outcome();
+  set_own_error(message, broken);
+  return true;
+}
+
+void MysqlClient::begin(Step step, int64_t timeout_ms) {
   clear_outcome();
   release_result();
   step_ = step;
@@ -87,7 +93,6 @@ bool MysqlClient::begin(Step step, int64_t timeout_ms) {
     deadline_ = loop_.add_timer(timeout_ms, this, kDeadline);
     deadline_armed_ = true;
   }
-  return true;
 }
 
 bool MysqlClient::connect(const MysqlConnectOptions &options) {
@@ -96,11 +101,7 @@ bool MysqlClient::connect(const MysqlConnectOptions &options) {
   connect_options_ = options;
   const MysqlConnectOptions &o = connect_options_;
   mysql_ = mysql_init(nullptr);
-  if (mysql_ == nullptr) {
-    clear_outcome();
-    set_own_error("out of memory", true);
-    return true;
-  }
+  if (mysql_ == nullptr) return refuse("out of memory", true);
   mysql_options(mysql_, MYSQL_OPT_NONBLOCK, nullptr);
   // TCP even for "localhost", where the library would take a Unix socket.
   unsigned int tcp = MYSQL_PROTOCOL_TCP;
@@ -123,11 +124,7 @@ bool MysqlClient::connect(const MysqlConnectOptions &options) {
 }
 
 bool MysqlClient::query(const std::string &sql, std::vector<MysqlParam> params, int64_t timeout_ms) {
-  if (!connected()) {
-    clear_outcome();
-    set_own_error("not connected", true);
-    return true;
-  }
+  if (!connected()) return refuse("not connected", true);
   begin(Step::kPrepare, timeout_ms);
   params_ = std::move(params);
   auto hit = cache_.find(sql);
@@ -148,32 +145,20 @@ bool MysqlClient::query(const std::string &sql, std::vector<MysqlParam> params, 
 }
 
 bool MysqlClient::command(const std::string &sql, int64_t timeout_ms) {
-  if (!connected()) {
-    clear_outcome();
-    set_own_error("not connected", true);
-    return true;
-  }
+  if (!connected()) return refuse("not connected", true);
   begin(Step::kCommand, timeout_ms);
   sql_ = sql;
   return drive(mysql_real_query_start(&int_ret_, mysql_, sql_.data(), sql_.size()));
 }
 
 bool MysqlClient::ping(int64_t timeout_ms) {
-  if (!connected()) {
-    clear_outcome();
-    set_own_error("not connected", true);
-    return true;
-  }
+  if (!connected()) return refuse("not connected", true);
   begin(Step::kPing, timeout_ms);
   return drive(mysql_ping_start(&int_ret_, mysql_));
 }
 
 bool MysqlClient::next_result(int64_t timeout_ms) {
-  if (!connected() || stmt_ == nullptr || !more_results_) {
-    clear_outcome();
-    set_own_error("no more results", false);
-    return true;
-  }
+  if (!connected() || stmt_ == nullptr || !more_results_) return refuse("no more results", false);
   begin(Step::kNextResult, timeout_ms);
   return drive(mysql_stmt_next_result_start(&int_ret_, stmt_));
 }

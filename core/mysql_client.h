@@ -133,7 +133,9 @@ class MysqlClient final : private FdHandler, private TimerOwner {
   void on_ready(int fd, void *data, const PollEvent &ev) override;
   void on_timer(TimerId id, uint64_t kind) override;
 
-  bool begin(Step step, int64_t timeout_ms);
+  void begin(Step step, int64_t timeout_ms);
+  // Ends a request before it starts, with `message`: true (finished).
+  bool refuse(const char *message, bool broken);
   // Drives the request from a _start or _cont status: waits, or finishes
   // steps until the request is done (true).
   bool drive(int status);
@@ -148,6 +150,8 @@ class MysqlClient final : private FdHandler, private TimerOwner {
   void set_own_error(const char *message, bool broken);
   void clear_outcome();
   bool bind_result();
+  // Whether a stored row holds what the columns say, within its length.
+  bool row_is_sound(const unsigned char *p, unsigned long len) const;
   void release_result();
   void drop_statement(const std::string &sql);
   void cancel_timers();
@@ -195,7 +199,6 @@ class MysqlClient final : private FdHandler, private TimerOwner {
   // The stored result set and the buffers its rows are fetched into.
   st_mysql_res *result_ = nullptr;
   std::vector<Column> columns_;
-  std::vector<int> types_;  // the columns' types, for row_is_sound
   std::vector<st_mysql_bind> result_binds_;
   std::vector<char> row_buffer_;
   std::vector<unsigned long> lengths_;

@@ -75,44 +75,6 @@ int fixed_size(int type) {
   }
 }
 
-// Whether a binary row holds what its columns say, within its length. The
-// library decodes rows trusting the server's lengths: a broken or hostile
-// server could make it read past the packet (found by mysql_reply_fuzzer).
-bool row_is_sound(const unsigned char *p, unsigned long len, const int *types, size_t ncols) {
-  size_t bitmap = (ncols + 9) / 8;
-  if (len < 1 + bitmap) return false;
-  const unsigned char *nulls = p + 1;
-  size_t at = 1 + bitmap;
-  for (size_t i = 0; i < ncols; i++) {
-    size_t bit = i + 2;
-    if (nulls[bit / 8] & (1u << (bit % 8))) continue;
-    int fixed = fixed_size(types[i]);
-    if (fixed >= 0) {
-      at += static_cast<size_t>(fixed);
-      if (at > len) return false;
-      continue;
-    }
-    if (at >= len) return false;
-    uint64_t n = p[at++];
-    size_t extra = n < 251 ? 0 : n == 252 ? 2 : n == 253 ? 3 : n == 254 ? 8 : SIZE_MAX;
-    if (extra == SIZE_MAX || len - at < extra) return false;
-    if (extra > 0) {
-      n = 0;
-      for (size_t b = 0; b < extra; b++) n |= static_cast<uint64_t>(p[at + b]) << (8 * b);
-      at += extra;
-    }
-    if (n > len - at) return false;
-    if (is_time(types[i])) {
-      // The only lengths the library's decoder reads within.
-      bool time_ok =
-          types[i] == MYSQL_TYPE_TIME ? (n == 0 || n == 8 || n == 12) : (n == 0 || n == 4 || n == 7 || n == 11);
-      if (!time_ok) return false;
-    }
-    at += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 }  // namespace
 
 bool MysqlClient::bind_result() {
@@ -121,13 +83,11 @@ bool MysqlClient::bind_result() {
   unsigned n = mysql_num_fields(result_);
   MYSQL_FIELD *fields = mysql_fetch_fields(result_);
   columns_.resize(n);
-  types_.resize(n);
   size_t total = 0;
   for (unsigned i = 0; i < n; i++) {
     Column &c = columns_[i];
     c.name.assign(fields[i].name, fields[i].name_length);
     c.type = fields[i].type;
-    types_[i] = c.type;
     c.is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
     c.offset = total;
     if (is_integer(c.type) || c.type == MYSQL_TYPE_FLOAT || c.type == MYSQL_TYPE_DOUBLE) {
@@ -170,11 +130,49 @@ bool MysqlClient::bind_result() {
   return true;
 }
 
+// Whether a binary row holds what its columns say, within its length. The
+// library decodes rows trusting the server's lengths: a broken or hostile
+// server could make it read past the packet (found by mysql_reply_fuzzer).
+bool MysqlClient::row_is_sound(const unsigned char *p, unsigned long len) const {
+  size_t ncols = columns_.size();
+  size_t bitmap = (ncols + 9) / 8;
+  if (len < 1 + bitmap) return false;
+  const unsigned char *nulls = p + 1;
+  size_t at = 1 + bitmap;
+  for (size_t i = 0; i < ncols; i++) {
+    size_t bit = i + 2;
+    if (nulls[bit / 8] & (1u << (bit % 8))) continue;
+    int fixed = fixed_size(columns_[i].type);
+    if (fixed >= 0) {
+      at += static_cast<size_t>(fixed);
+      if (at > len) return false;
+      continue;
+    }
+    if (at >= len) return false;
+    uint64_t n = p[at++];
+    size_t extra = n < 251 ? 0 : n == 252 ? 2 : n == 253 ? 3 : n == 254 ? 8 : SIZE_MAX;
+    if (extra == SIZE_MAX || len - at < extra) return false;
+    if (extra > 0) {
+      n = 0;
+      for (size_t b = 0; b < extra; b++) n |= static_cast<uint64_t>(p[at + b]) << (8 * b);
+      at += extra;
+    }
+    if (n > len - at) return false;
+    if (is_time(columns_[i].type)) {
+      // The only lengths the library's decoder reads within.
+      bool time_ok =
+          columns_[i].type == MYSQL_TYPE_TIME ? (n == 0 || n == 8 || n == 12) : (n == 0 || n == 4 || n == 7 || n == 11);
+      if (!time_ok) return false;
+    }
+    at += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 bool MysqlClient::next_row() {
   if (result_ == nullptr) return false;
   const MYSQL_ROWS *raw = stmt_->result_cursor;  // the stored row fetch decodes next
-  if (raw != nullptr &&
-      !row_is_sound(reinterpret_cast<const unsigned char *>(raw->data), raw->length, types_.data(), types_.size())) {
+  if (raw != nullptr && !row_is_sound(reinterpret_cast<const unsigned char *>(raw->data), raw->length)) {
     set_own_error("malformed row from the server", true);
     errnum_ = CR_MALFORMED_PACKET;
     sqlstate_ = "HY000";
@@ -193,7 +191,7 @@ bool MysqlClient::next_row() {
     if (is_time(c.type)) {
       texts_[i] = time_text(c.type, *reinterpret_cast<const MYSQL_TIME *>(row_buffer_.data() + c.offset));
     } else if (lengths_[i] > c.capacity) {
-      // Longer than max_length said: read it whole into its own buffer.
+      // Longer than its buffer: read it whole into a buffer of its own.
       texts_[i].resize(lengths_[i]);
       MYSQL_BIND b{};
       b.buffer_type = MYSQL_TYPE_BLOB;

@@ -113,16 +113,30 @@ int64_t opt_ms(lua_State *L, int idx) {
 int l_connect(lua_State *L) {
   Conn &c = check_conn(L);
   check_idle(L, c, "mysql connect");
-  MysqlConnectOptions o;
-  o.host = luaL_checkstring(L, 2);
-  o.port = static_cast<unsigned>(luaL_checkinteger(L, 3));
-  o.user = luaL_optstring(L, 4, "");
-  o.password = luaL_optstring(L, 5, "");
-  o.database = luaL_optstring(L, 6, "");
-  o.charset = luaL_optstring(L, 7, "");
-  o.timeout_ms = opt_ms(L, 8);
-  o.max_allowed_packet = static_cast<unsigned long>(luaL_optinteger(L, 9, 0));
-  return started(L, c, c.client->connect(o));
+  // Every argument checked before a std::string exists: a raise would
+  // skip its destructor.
+  const char *host = luaL_checkstring(L, 2);
+  lua_Integer port = luaL_checkinteger(L, 3);
+  const char *user = luaL_optstring(L, 4, "");
+  const char *password = luaL_optstring(L, 5, "");
+  const char *database = luaL_optstring(L, 6, "");
+  const char *charset = luaL_optstring(L, 7, "");
+  int64_t timeout_ms = opt_ms(L, 8);
+  lua_Integer max_packet = luaL_optinteger(L, 9, 0);
+  bool finished;
+  {
+    MysqlConnectOptions o;
+    o.host = host;
+    o.port = static_cast<unsigned>(port);
+    o.user = user;
+    o.password = password;
+    o.database = database;
+    o.charset = charset;
+    o.timeout_ms = timeout_ms;
+    o.max_allowed_packet = static_cast<unsigned long>(max_packet);
+    finished = c.client->connect(o);
+  }
+  return started(L, c, finished);
 }
 
 void to_param(lua_State *L, int idx, MysqlParam &p) {
