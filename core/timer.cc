@@ -31,7 +31,7 @@ TimerQueue::Id TimerQueue::add(int64_t deadline_us, TimerOwner *owner, uint64_t 
 }
 
 bool TimerQueue::cancel(Id id) {
-  uint64_t low = id & 0xffffffffu;
+  uint64_t low = id & kTimerSlotMask;
   if (low == 0 || low > slots_.size()) return false;
   uint32_t slot = static_cast<uint32_t>(low - 1);
   Slot &s = slots_[slot];

@@ -14,6 +14,9 @@
 namespace silly {
 
 using TimerId = uint64_t;
+// An id's low 32 bits: its slot + 1, unique among live timers and dense
+// (freed slots are reused first), so callers may key arrays by it.
+constexpr TimerId kTimerSlotMask = 0xffffffffu;
 
 // Whoever adds a timer receives it. An owner cancels its timers before it
 // is destroyed.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "silly/core/clock.h"
+#include "silly/core/timer.h"
 #include "silly/lua_api/host.h"
 #include "silly/lua_api/modules.h"
 #include "silly/lua_api/version.h"
@@ -48,7 +49,8 @@ int l_timeout(lua_State *L) {
 }
 
 // after(ms, fn[, ud]) -> id, with the tables silly.time keeps as upvalues:
-// upvalue 1 maps the id to fn, upvalue 2 to ud when one is given. One C
+// upvalue 1 maps the id's slot key to fn, upvalue 2 to ud when one is
+// given. One C
 // call and no table per timer: time.after is on hot paths (retries,
 // per-call deadlines), and costs less than the Lua it replaces.
 int l_after(lua_State *L) {
@@ -61,15 +63,16 @@ int l_after(lua_State *L) {
   if (lua_type(L, 2) != LUA_TFUNCTION) {
     return luaL_error(L, "time.after: function expected, got %s", luaL_typename(L, 2));
   }
-  auto id = static_cast<lua_Integer>(LuaHost::from(L)->add_lua_timer(ms));
+  TimerId id = LuaHost::from(L)->add_lua_timer(ms);
+  auto key = static_cast<lua_Integer>(id & kTimerSlotMask);
   lua_settop(L, 3);
   lua_pushvalue(L, 2);
-  lua_rawseti(L, lua_upvalueindex(1), id);
+  lua_rawseti(L, lua_upvalueindex(1), key);
   if (!lua_isnil(L, 3)) {
     lua_pushvalue(L, 3);
-    lua_rawseti(L, lua_upvalueindex(2), id);
+    lua_rawseti(L, lua_upvalueindex(2), key);
   }
-  lua_pushinteger(L, id);
+  lua_pushinteger(L, static_cast<lua_Integer>(id));
   return 1;
 }
 
@@ -302,6 +305,8 @@ int open_silly_core(lua_State *L) {
   luaL_newlib(L, fns);
   lua_pushinteger(L, getpid());
   lua_setfield(L, -2, "pid");
+  lua_pushinteger(L, static_cast<lua_Integer>(kTimerSlotMask));
+  lua_setfield(L, -2, "timerslotmask");
   lua_pushstring(L, kVersion);
   lua_setfield(L, -2, "version");
   // How this binary was built, for tests whose measures depend on it: the

@@ -1,5 +1,6 @@
 -- silly.time: 1 ms timers, after/cancel ordering, argument checks.
 local time = require "silly.time"
+local silly_fork = require("silly").fork
 local T = require "testaux"
 
 T.run(function()
@@ -71,6 +72,37 @@ T.run(function()
 	T.eq(got[1], id1, "without ud the callback gets the id")
 	T.eq(got[2], "ud")
 	T.eq(got[3], nil, "cancelled")
+	-- A freed slot is reused by the next timer: a stale id cancelled again
+	-- must not touch the timer that now holds its slot, and ids stay unique.
+	local fired = {}
+	local stale = time.after(50, function() fired.stale = true end)
+	time.cancel(stale)
+	local fresh = time.after(5, function() fired.fresh = true end)
+	T.ok(fresh ~= stale, "a reused slot gets a new id")
+	time.cancel(stale)
+	time.cancel(stale + 0.5) -- not an id: ignored
+	time.cancel("x")
+	time.sleep(30)
+	T.ok(fired.fresh, "cancelling a stale id left the slot's new timer alone")
+	T.eq(fired.stale, nil)
+	-- A fired sleep's slot goes to the next after(): a timer made while
+	-- many tasks sleep still fires once, with its own ud.
+	local woke, count = 0, 0
+	for _ = 1, 200 do
+		silly_fork(function()
+			time.sleep(1)
+			woke = woke + 1
+			time.after(1, function(v) count = count + v end, 1)
+		end)
+	end
+	for _ = 1, 1000 do -- ten seconds at most; about 3 ms expected
+		if count == 200 then
+			break
+		end
+		time.sleep(10)
+	end
+	T.eq(woke, 200)
+	T.eq(count, 200, "each after() fired once")
 	local co = coroutine.wrap(function() return pcall(time.sleep, 1) end)
 	local _, err = co()
 	T.ok(tostring(err):find("time.sleep: must be called inside a task", 1, true), err)

@@ -6,14 +6,20 @@ local mtype = math.type
 local error = error
 local type = type
 local timeout = c.timeout
+local timercancel = c.timercancel
 local suspend = silly._suspend
 local wake = silly._wake
 local spawn = silly._spawn
 
 local M = {}
 
--- timer id -> the sleeping task, or after()'s function; its ud, when one
--- was given, in udata (no table per timer: after() is on hot paths).
+-- A timer's slot -> the sleeping task, or after()'s function; its ud, when
+-- one was given, in udata (no table per timer: after() is on hot paths).
+-- The slot is the id's low 32 bits: the core reuses freed slots first, so
+-- the keys stay dense and live in the tables' array part (half the memory
+-- of hash nodes, no rehash walks). A slot has one live timer at a time; the
+-- generation in the id's high bits is checked by the core (timercancel).
+local SLOT = c.timerslotmask
 local pending = {}
 local udata = {}
 
@@ -28,17 +34,18 @@ local function check_ms(fname, ms)
 end
 
 c.ontimer(function(id)
-	local t = pending[id]
+	local k = id & SLOT
+	local t = pending[k]
 	if not t then
 		return
 	end
-	pending[id] = nil
+	pending[k] = nil
 	if type(t) == "thread" then
 		wake(t)
 	else
-		local ud = udata[id]
+		local ud = udata[k]
 		if ud ~= nil then
-			udata[id] = nil
+			udata[k] = nil
 			spawn(t, ud)
 		else
 			spawn(t, id)
@@ -55,8 +62,7 @@ M.monotonic_us = c.monotonic_us
 function M.sleep(ms)
 	ms = check_ms("time.sleep", ms)
 	silly._checkblock("time.sleep")
-	local id = timeout(ms)
-	pending[id] = silly.running()
+	pending[timeout(ms) & SLOT] = silly.running()
 	suspend("time.sleep", "SLEEP")
 end
 
@@ -64,12 +70,17 @@ end
 -- (and ud) in the two tables above, all in C.
 M.after = c.afterfn(pending, udata)
 
+-- A stale id (fired, cancelled) whose slot now holds another timer fails
+-- the core's generation check and changes nothing.
 function M.cancel(id)
-	local t = pending[id]
-	if t and type(t) ~= "thread" then
-		pending[id] = nil
-		udata[id] = nil
-		c.timercancel(id)
+	if mtype(id) ~= "integer" then
+		return
+	end
+	local k = id & SLOT
+	local t = pending[k]
+	if t and type(t) ~= "thread" and timercancel(id) then
+		pending[k] = nil
+		udata[k] = nil
 	end
 end
 
