@@ -11,33 +11,78 @@ uint32_t SessionTable::advance() {
   return s;
 }
 
+const SessionTable::Call *SessionTable::find(uint32_t session) const {
+  const Slot &slot = slots_[session & (slots_.size() - 1)];
+  return slot.session == session ? &slot.call : nullptr;
+}
+
+SessionTable::Call *SessionTable::find(uint32_t session) {
+  Slot &slot = slots_[session & (slots_.size() - 1)];
+  return slot.session == session ? &slot.call : nullptr;
+}
+
+SessionTable::Call &SessionTable::at(uint32_t session) {
+  Call *c = find(session);
+  assert(c != nullptr);
+  return *c;
+}
+
+void SessionTable::erase(uint32_t session) {
+  slots_[session & (slots_.size() - 1)].session = kFree;
+  count_--;
+  // A burst of calls is over: give its room back, unless two calls that
+  // are still pending would share a slot in the smaller table.
+  if (slots_.size() > kMinSlots && count_ * 8 < slots_.size()) resize(slots_.size() / 2);
+}
+
+bool SessionTable::resize(size_t n) {
+  std::vector<Slot> next(n);
+  for (const Slot &slot : slots_) {
+    if (slot.session == kFree) continue;
+    Slot &to = next[slot.session & (n - 1)];
+    if (to.session != kFree) return false;
+    to = slot;
+  }
+  slots_.swap(next);
+  return true;
+}
+
 uint32_t SessionTable::open(int64_t link, int timeout_ms, int64_t sent_us) {
+  // Doubling never makes two calls share a slot: their low bits already
+  // differ in the fewer bits of the smaller table.
+  if ((count_ + 1) * 2 > slots_.size()) {
+    [[maybe_unused]] bool grown = resize(slots_.size() * 2);
+    assert(grown);
+  }
   uint32_t s = advance();
-  // After a wrap, numbers of calls still in flight are skipped.
-  while (calls_.count(s) != 0) s = advance();
+  // A number whose slot is taken is skipped: after a wrap, that of a call
+  // still in flight; before, one a lap of the table behind a slow call.
+  while (slots_[s & (slots_.size() - 1)].session != kFree) s = advance();
   Call c{link, 0, sent_us, 0, 0, false, false};
   auto head = link_heads_.find(link);
   if (head != link_heads_.end()) {
     c.next = head->second;
     c.has_next = true;
-    calls_[head->second].prev = s;
-    calls_[head->second].has_prev = true;
+    Call &old_head = at(head->second);
+    old_head.prev = s;
+    old_head.has_prev = true;
     head->second = s;
   } else {
     link_heads_.emplace(link, s);
   }
   c.deadline = scheduler_.schedule(timeout_ms, s);
   assert((s & 0x80000000u) == 0);  // bit 31 marks responses on the wire
-  calls_.emplace(s, c);
+  Slot &slot = slots_[s & (slots_.size() - 1)];
+  slot.session = s;
+  slot.call = c;
+  count_++;
   return s;
 }
 
 void SessionTable::unlink(const Call &c) {
   // A link's calls form one list: each neighbour named is pending too.
-  assert(!c.has_prev || calls_.count(c.prev) != 0);
-  assert(!c.has_next || calls_.count(c.next) != 0);
   if (c.has_prev) {
-    Call &p = calls_[c.prev];
+    Call &p = at(c.prev);
     p.next = c.next;
     p.has_next = c.has_next;
   } else if (c.has_next) {
@@ -46,33 +91,33 @@ void SessionTable::unlink(const Call &c) {
     link_heads_.erase(c.link);
   }
   if (c.has_next) {
-    Call &n = calls_[c.next];
+    Call &n = at(c.next);
     n.prev = c.prev;
     n.has_prev = c.has_prev;
   }
 }
 
 bool SessionTable::finish(uint32_t session, int64_t *sent_us) {
-  auto it = calls_.find(session);
-  if (it == calls_.end()) {
+  const Call *found = find(session);
+  if (found == nullptr) {
     dropped_++;
     return false;
   }
-  Call c = it->second;
+  Call c = *found;
   if (sent_us != nullptr) *sent_us = c.sent_us;
   scheduler_.cancel(c.deadline);
   unlink(c);
-  calls_.erase(session);
+  erase(session);
   return true;
 }
 
 bool SessionTable::expire(uint32_t session, int64_t *link) {
-  auto it = calls_.find(session);
-  if (it == calls_.end()) return false;
-  Call c = it->second;
+  const Call *found = find(session);
+  if (found == nullptr) return false;
+  Call c = *found;
   if (link != nullptr) *link = c.link;
   unlink(c);
-  calls_.erase(session);
+  erase(session);
   return true;
 }
 
@@ -83,11 +128,11 @@ std::vector<uint32_t> SessionTable::fail_link(int64_t link) {
   uint32_t s = head->second;
   link_heads_.erase(head);
   for (;;) {
-    auto it = calls_.find(s);
-    if (it == calls_.end()) break;
-    Call c = it->second;
+    const Call *found = find(s);
+    if (found == nullptr) break;
+    Call c = *found;
     scheduler_.cancel(c.deadline);
-    calls_.erase(it);
+    erase(s);
     failed.push_back(s);
     if (!c.has_next) break;
     s = c.next;
@@ -101,11 +146,11 @@ size_t SessionTable::pending_on(int64_t link) const {
   if (head == link_heads_.end()) return 0;
   uint32_t s = head->second;
   for (;;) {
-    auto it = calls_.find(s);
-    if (it == calls_.end()) break;
+    const Call *c = find(s);
+    if (c == nullptr) break;
     n++;
-    if (!it->second.has_next) break;
-    s = it->second.next;
+    if (!c->has_next) break;
+    s = c->next;
   }
   return n;
 }

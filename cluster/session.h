@@ -46,8 +46,8 @@ class SessionTable {
   // The link dropped: every call pending on it, removed from the table.
   std::vector<uint32_t> fail_link(int64_t link);
 
-  bool pending(uint32_t session) const { return calls_.count(session) != 0; }
-  size_t pending_count() const { return calls_.size(); }
+  bool pending(uint32_t session) const { return find(session) != nullptr; }
+  size_t pending_count() const { return count_; }
   size_t pending_on(int64_t link) const;
   uint64_t dropped_responses() const { return dropped_; }
 
@@ -65,11 +65,31 @@ class SessionTable {
     bool has_prev;
     bool has_next;
   };
+  // The table of pending calls: a call lives in the slot its session's low
+  // bits name. Numbers are handed out in order, so live calls fill
+  // neighbouring slots; open() skips a number whose slot is taken (by a
+  // call from one or more laps ago) and the table doubles before it is
+  // half full. No allocation per call and one probe per lookup.
+  struct Slot {
+    uint32_t session = kFree;
+    Call call;
+  };
+  static constexpr uint32_t kFree = 0xffffffffu;  // never a session (bit 31)
+  static constexpr size_t kMinSlots = 64;
+
   uint32_t advance();
   void unlink(const Call &c);
+  const Call *find(uint32_t session) const;
+  Call *find(uint32_t session);
+  Call &at(uint32_t session);  // one known to be pending
+  void erase(uint32_t session);
+  // Moves every call to a table of n slots; false (and nothing moved) when
+  // two of them would share a slot there (shrinking only).
+  bool resize(size_t n);
 
   DeadlineScheduler &scheduler_;
-  std::unordered_map<uint32_t, Call> calls_;
+  std::vector<Slot> slots_ = std::vector<Slot>(kMinSlots);
+  size_t count_ = 0;
   std::unordered_map<int64_t, uint32_t> link_heads_;
   uint32_t next_ = 0;
   uint64_t dropped_ = 0;

@@ -14,6 +14,17 @@ int64_t monotonic_us() {
   return read_clock(CLOCK_MONOTONIC);
 }
 
+#ifdef CLOCK_MONOTONIC_COARSE
+int64_t monotonic_coarse_us() {
+  return read_clock(CLOCK_MONOTONIC_COARSE);
+}
+
+#else
+int64_t monotonic_coarse_us() {
+  return monotonic_us();
+}
+#endif
+
 int64_t wall_us() {
   return read_clock(CLOCK_REALTIME);
 }

@@ -240,6 +240,7 @@ bool read_request(lua_State *L, const char *fname, RequestArgs *a) {
   a->link = check_link(L, 1);
   a->cmd = static_cast<uint32_t>(luaL_checkinteger(L, 2));
   a->trace = static_cast<uint64_t>(luaL_checkinteger(L, 3));
+  if (a->trace == 0) a->trace = new_trace_id();  // a task without a trace: one per call
   int taken = read_payload(L, 4, fname, &a->data, &a->size);
   if (taken == 0) luaL_error(L, "%s: marshal returned no data", fname);
   a->next = 4 + taken;
@@ -250,6 +251,7 @@ bool read_request(lua_State *L, const char *fname, RequestArgs *a) {
 }
 
 // request(fd, cmd, traceid, data [, size], timeout_ms) -> session | nil, err
+// (traceid 0: a new one)
 int l_request(lua_State *L) {
   RequestArgs a;
   if (!read_request(L, "cluster.call", &a)) return 2;

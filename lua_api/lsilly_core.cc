@@ -149,10 +149,7 @@ int l_free(lua_State *L) {
 
 // [63..48] root span, [47..32] wall seconds, [31..16] sequence, [15..0] span.
 int l_tracenew(lua_State *L) {
-  uint64_t secs = static_cast<uint64_t>(g_start_wall + (monotonic_us() - g_start_mono)) / 1000000;
-  if (++g_trace_seq == 0) g_trace_seq = 1;
-  uint64_t id = (uint64_t{g_trace_span} << 48) | ((secs & 0xffff) << 32) | (uint64_t{g_trace_seq} << 16) | g_trace_span;
-  lua_pushinteger(L, static_cast<lua_Integer>(id));
+  lua_pushinteger(L, static_cast<lua_Integer>(new_trace_id()));
   return 1;
 }
 
@@ -272,6 +269,13 @@ int l_loglevel(lua_State *L) {
 }
 
 }  // namespace
+
+uint64_t new_trace_id() {
+  // Made per call: the seconds come from the cheap clock.
+  uint64_t secs = static_cast<uint64_t>(g_start_wall + (monotonic_coarse_us() - g_start_mono)) / 1000000;
+  if (++g_trace_seq == 0) g_trace_seq = 1;
+  return (uint64_t{g_trace_span} << 48) | ((secs & 0xffff) << 32) | (uint64_t{g_trace_seq} << 16) | g_trace_span;
+}
 
 int open_silly_core(lua_State *L) {
   const luaL_Reg fns[] = {

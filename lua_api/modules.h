@@ -42,6 +42,9 @@ FilterFactoryPtr opt_tls_context(lua_State *L, int idx);
 // Pushes a new socket's id, or nil and the error's text; returns how many.
 int push_id(lua_State *L, int64_t id);
 
+// A new trace id (what silly.tracenew returns to a task without one).
+uint64_t new_trace_id();
+
 // The process-wide session counter that cluster calls and netpacket share.
 uint32_t cluster_next_session(lua_State *L);
 

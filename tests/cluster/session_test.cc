@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 #include <set>
 
 namespace silly {
@@ -116,6 +117,81 @@ TEST(SessionTable, FailLinkReturnsEveryPendingCallOfThatLinkOnly) {
   EXPECT_EQ(t.fail_link(20).size(), 1000u);
   EXPECT_EQ(t.pending_count(), 0u);
   EXPECT_EQ(sched.live(), 0u);
+}
+
+// A call that stays pending while the counter laps the table many times
+// keeps its number and its slot; the numbers around it stay unique.
+TEST(SessionTable, ASlowCallKeepsItsSlotWhileOthersComeAndGo) {
+  FakeScheduler sched;
+  SessionTable t(sched);
+  uint32_t slow = t.open(1, 60000);
+  for (int i = 0; i < 10000; i++) {
+    uint32_t s = t.open(1, 100);
+    ASSERT_NE(s, slow);
+    ASSERT_TRUE(t.pending(slow));
+    ASSERT_TRUE(t.finish(s));
+  }
+  EXPECT_TRUE(t.finish(slow));
+  EXPECT_EQ(t.pending_count(), 0u);
+}
+
+// Against a plain map: random opens on three links, finishes, expiries and
+// dropped links, through growth to thousands pending and back down.
+TEST(SessionTable, BehavesAsAMapOfPendingCallsThroughGrowthAndShrinking) {
+  FakeScheduler sched;
+  SessionTable t(sched);
+  std::map<uint32_t, int64_t> model;  // session -> link
+  std::mt19937 rng(7);
+  size_t expired_by_hand = 0;
+  auto check = [&] {
+    ASSERT_EQ(t.pending_count(), model.size());
+    for (int64_t link = 1; link <= 3; link++) {
+      size_t n = 0;
+      for (auto &kv : model) n += kv.second == link;
+      ASSERT_EQ(t.pending_on(link), n);
+    }
+  };
+  for (int round = 0; round < 6; round++) {
+    size_t target = round % 2 == 0 ? 5000 : 10;  // fill up, then drain
+    while (model.size() != target) {
+      if (model.size() < target && rng() % 4 != 0) {
+        int64_t link = 1 + rng() % 3;
+        uint32_t s = t.open(link, 100000);
+        ASSERT_EQ(model.count(s), 0u) << "a pending number handed out twice";
+        model[s] = link;
+      } else if (!model.empty()) {
+        auto it = model.begin();
+        std::advance(it, rng() % model.size());
+        ASSERT_TRUE(t.pending(it->first));
+        if (rng() % 2) {
+          ASSERT_TRUE(t.finish(it->first));
+        } else {
+          ASSERT_TRUE(t.expire(it->first));  // as its timer would: that timer stays
+          expired_by_hand++;
+        }
+        ASSERT_FALSE(t.pending(it->first));
+        model.erase(it);
+      }
+    }
+    check();
+    // Drop one link: exactly its calls come back.
+    int64_t link = 1 + round % 3;
+    std::set<uint32_t> expect;
+    for (auto it = model.begin(); it != model.end();) {
+      if (it->second == link) {
+        expect.insert(it->first);
+        it = model.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto failed = t.fail_link(link);
+    EXPECT_EQ(std::set<uint32_t>(failed.begin(), failed.end()), expect);
+    check();
+  }
+  for (auto &kv : model) EXPECT_TRUE(t.finish(kv.first));
+  EXPECT_EQ(t.pending_count(), 0u);
+  EXPECT_EQ(sched.live(), expired_by_hand) << "every other deadline cancelled";
 }
 
 }  // namespace

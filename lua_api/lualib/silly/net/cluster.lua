@@ -31,7 +31,6 @@ local current = silly._current
 local park = silly._park
 local resume = silly._resume
 local wake = silly._wake
-local ctracenew = require "silly.c".tracenew
 local tracenew = silly.tracenew
 local crequest = cc.request
 local cresponse = cc.response
@@ -316,8 +315,10 @@ local function encode(fname, inst, cmd, obj)
 		error(fname .. ": marshal must return an integer cmd first, got " ..
 			(type(cmdn) == "string" and ("the string '" .. cmdn .. "'") or type(cmdn)), 3)
 	end
-	data, size = payload(fname, data, size, 4)
-	if cmdnames[cmdn] ~= cmd and type(cmd) == "string" then
+	if size ~= nil or type(data) ~= "string" then -- not the common case: check it
+		data, size = payload(fname, data, size, 4)
+	end
+	if cmdn ~= cmd and cmdnames[cmdn] ~= cmd and type(cmd) == "string" then
 		cmdnames[cmdn] = cmd
 	end
 	return cmdn, data, size
@@ -550,7 +551,9 @@ local function make_call(self)
 		elseif mtype(ms) ~= "integer" or ms <= 0 then
 			error("cluster.call: timeout must be a positive integer (ms), got " .. shown(ms), 2)
 		end
-		if not is_link(self, fd) then -- a peer or service handle, or not an open link of ours
+		-- is_link, inline: one table read on the way of every call
+		local rec = links[fd]
+		if rec == nil or rec.inst ~= self or rec.listener then -- a peer or service handle, or not ours
 			local left
 			fd, left = link_of(self, "cluster.call", fd, ms, cmd, obj)
 			if not fd then
@@ -568,9 +571,6 @@ local function make_call(self)
 		local cmdn, data, size = encode("cluster.call", self, cmd, obj)
 		if not cmdn then
 			return nil, data
-		end
-		if trace == 0 then
-			trace = ctracenew()
 		end
 		local session, err
 		if size then
