@@ -2,8 +2,6 @@
 // registration they were fetched for; urgent descriptors within a busy turn.
 #include "silly/core/event_loop.h"
 
-#include "silly/core/clock.h"
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -13,6 +11,8 @@
 #include <functional>
 #include <memory>
 #include <vector>
+
+#include "silly/core/clock.h"
 
 namespace silly {
 namespace {
