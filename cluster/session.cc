@@ -12,12 +12,12 @@ uint32_t SessionTable::advance() {
 }
 
 const SessionTable::Call *SessionTable::find(uint32_t session) const {
-  const Slot &slot = slots_[session & (slots_.size() - 1)];
+  const Slot &slot = slot_of(session);
   return slot.session == session ? &slot.call : nullptr;
 }
 
 SessionTable::Call *SessionTable::find(uint32_t session) {
-  Slot &slot = slots_[session & (slots_.size() - 1)];
+  Slot &slot = slot_of(session);
   return slot.session == session ? &slot.call : nullptr;
 }
 
@@ -28,7 +28,7 @@ SessionTable::Call &SessionTable::at(uint32_t session) {
 }
 
 void SessionTable::erase(uint32_t session) {
-  slots_[session & (slots_.size() - 1)].session = kFree;
+  slot_of(session).session = kFree;
   count_--;
   // A burst of calls is over: give its room back, unless two calls that
   // are still pending would share a slot in the smaller table.
@@ -57,7 +57,7 @@ uint32_t SessionTable::open(int64_t link, int timeout_ms, int64_t sent_us) {
   uint32_t s = advance();
   // A number whose slot is taken is skipped: after a wrap, that of a call
   // still in flight; before, one a lap of the table behind a slow call.
-  while (slots_[s & (slots_.size() - 1)].session != kFree) s = advance();
+  while (slot_of(s).session != kFree) s = advance();
   Call c{link, 0, sent_us, 0, 0, false, false};
   auto head = link_heads_.find(link);
   if (head != link_heads_.end()) {
@@ -72,7 +72,7 @@ uint32_t SessionTable::open(int64_t link, int timeout_ms, int64_t sent_us) {
   }
   c.deadline = scheduler_.schedule(timeout_ms, s);
   assert((s & 0x80000000u) == 0);  // bit 31 marks responses on the wire
-  Slot &slot = slots_[s & (slots_.size() - 1)];
+  Slot &slot = slot_of(s);
   slot.session = s;
   slot.call = c;
   count_++;

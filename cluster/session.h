@@ -79,6 +79,9 @@ class SessionTable {
 
   uint32_t advance();
   void unlink(const Call &c);
+  // The slot a session number belongs in (taken or not).
+  Slot &slot_of(uint32_t session) { return slots_[session & (slots_.size() - 1)]; }
+  const Slot &slot_of(uint32_t session) const { return slots_[session & (slots_.size() - 1)]; }
   const Call *find(uint32_t session) const;
   Call *find(uint32_t session);
   Call &at(uint32_t session);  // one known to be pending

@@ -50,9 +50,8 @@ int l_timeout(lua_State *L) {
 
 // after(ms, fn[, ud]) -> id, with the tables silly.time keeps as upvalues:
 // upvalue 1 maps the id's slot key to fn, upvalue 2 to ud when one is
-// given. One C
-// call and no table per timer: time.after is on hot paths (retries,
-// per-call deadlines), and costs less than the Lua it replaces.
+// given. One C call and no table per timer: time.after is on hot paths
+// (retries, per-call deadlines), and costs less than the Lua it replaces.
 int l_after(lua_State *L) {
   int exact = 0;
   lua_Integer ms = lua_type(L, 1) == LUA_TNUMBER ? lua_tointegerx(L, 1, &exact) : 0;

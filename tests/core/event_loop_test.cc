@@ -12,8 +12,6 @@
 #include <memory>
 #include <vector>
 
-#include "silly/core/clock.h"
-
 namespace silly {
 namespace {
 
@@ -165,18 +163,6 @@ TEST(EventLoopTest, SetUrgentNeedsARegisteredDescriptor) {
   EXPECT_EQ(loop.set_urgent(p.fds[0]), 0) << "twice is once";
   loop.remove_fd(p.fds[0]);
   EXPECT_EQ(loop.set_urgent(p.fds[0]), -EBADF);
-}
-
-// The cheap clock is the precise one as of a recent tick: never ahead of
-// it (what the trace ids made from it rely on: seconds never run ahead).
-TEST(EventLoopTest, TheCoarseClockIsNeverAheadOfThePreciseOne) {
-  for (int i = 0; i < 1000; i++) {
-    int64_t before = monotonic_us();
-    int64_t coarse = monotonic_coarse_us();
-    int64_t after = monotonic_us();
-    EXPECT_LE(coarse, after);
-    EXPECT_GE(coarse, before - 1000000) << "a tick is not a second";
-  }
 }
 
 }  // namespace

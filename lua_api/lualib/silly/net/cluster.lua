@@ -551,9 +551,7 @@ local function make_call(self)
 		elseif mtype(ms) ~= "integer" or ms <= 0 then
 			error("cluster.call: timeout must be a positive integer (ms), got " .. shown(ms), 2)
 		end
-		-- is_link, inline: one table read on the way of every call
-		local rec = links[fd]
-		if rec == nil or rec.inst ~= self or rec.listener then -- a peer or service handle, or not ours
+		if not is_link(self, fd) then -- a peer or service handle, or not an open link of ours
 			local left
 			fd, left = link_of(self, "cluster.call", fd, ms, cmd, obj)
 			if not fd then
